@@ -1,0 +1,78 @@
+# sioagent build, test and demo entry points. See docs/TESTING.md.
+#
+#   make test    format check, vet, race tests (with the Node.js reference
+#                server), ARM cross builds and ARM vet: what CI runs
+#   make demo    reference server in DEMO mode + `sioagent listen` against it
+#   make fuzz    every Go fuzz target (of FUZZPKGS) for FUZZTIME each, one at a time
+#   make bench   all benchmarks with allocation counts
+#   make cross   compile every package for linux/arm (v6, v7) and arm64
+#   make clean   remove build outputs and the server's node_modules
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+GO        ?= go
+NPM       ?= npm
+FUZZTIME  ?= 30s
+FUZZPKGS  ?= ./...
+DEMO_PORT ?= 3000
+DEMO_URL  ?= http://127.0.0.1:$(DEMO_PORT)
+
+SERVER_DIR := examples/server
+# npm writes node_modules/.package-lock.json on every install; it is older
+# than package-lock.json exactly when the installation is stale.
+NODE_STAMP := $(SERVER_DIR)/node_modules/.package-lock.json
+
+# The ARM targets of DESIGN.md section 5: Pi Zero/1 (ARMv6), Pi 2/3 32-bit
+# (ARMv7), 64-bit Pi OS (arm64). Static, no cgo.
+CROSS_TARGETS := arm/6 arm/7 arm64
+
+.PHONY: test fmt-check vet test-go cross demo fuzz bench node-deps clean
+
+## Reference server dependencies ---------------------------------------------
+
+node-deps: $(NODE_STAMP)
+
+$(NODE_STAMP): $(SERVER_DIR)/package-lock.json $(SERVER_DIR)/package.json
+	cd $(SERVER_DIR) && $(NPM) ci --no-audit --no-fund
+	touch $@
+
+## Checks ----------------------------------------------------------------------
+
+test: node-deps fmt-check vet test-go cross
+
+fmt-check:
+	@files="$$(find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*' -not -path '*/testdata/*' -print0 | xargs -0r gofmt -l)"; \
+	if [ -n "$$files" ]; then echo "gofmt needed on:"; echo "$$files"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+test-go: node-deps
+	$(GO) test -race -count=1 ./...
+
+cross:
+	@for t in $(CROSS_TARGETS); do \
+	  arch=$${t%%/*}; arm=""; [ "$$t" != "$$arch" ] && arm=$${t#*/}; \
+	  echo "GOOS=linux GOARCH=$$arch$${arm:+ GOARM=$$arm} CGO_ENABLED=0 $(GO) build ./..."; \
+	  GOOS=linux GOARCH=$$arch GOARM=$$arm CGO_ENABLED=0 $(GO) build ./...; \
+	done
+	GOOS=linux GOARCH=arm GOARM=6 CGO_ENABLED=0 $(GO) vet ./...
+
+## Demo, fuzzing, benchmarks -------------------------------------------------
+
+demo: node-deps
+	PORT=$(DEMO_PORT) DEMO_URL=$(DEMO_URL) GO=$(GO) scripts/demo.sh
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) FUZZPKGS='$(FUZZPKGS)' GO=$(GO) scripts/fuzz.sh
+
+bench: node-deps
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## Housekeeping ----------------------------------------------------------------
+
+clean:
+	rm -rf bin dist $(SERVER_DIR)/node_modules
+	$(GO) clean -testcache

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+
+	"github.com/sioagent/sioagent/protocol/socketio"
+)
+
+// eventLine is one line of listen's output.
+type eventLine struct {
+	Event string `json:"event"`
+	Args  []any  `json:"args"`
+}
+
+func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cf connFlags
+	cf.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `Usage: sioagent listen [flags] URL [EVENT...]
+
+Connects to the Socket.IO server at URL and prints each incoming event (only
+the named EVENTs, when given) as one JSON line {"event":"...","args":[...]}
+on stdout, binary shown as {"$binary":"<base64>"}. Connection state changes
+go to stderr. Runs until interrupted. Flags come before URL.
+
+Flags:
+`)
+		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\n%s", exitCodesHelp)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() < 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	l := &listener{stdout: stdout, stderr: stderr, only: fs.Args()[1:], lost: make(chan error, 1)}
+	client, sock, err := cf.connect(ctx, fs.Arg(0), l.hooks, func(s *socketio.Socket) { s.OnAny(l.print) })
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer client.Close()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintf(stderr, "sioagent: interrupted, disconnecting %s\n", sock.Namespace())
+		return exitOK
+	case err := <-l.lost:
+		return fail(stderr, fmt.Errorf("connection lost: %w", err))
+	}
+}
+
+// listener prints events and state changes.
+type listener struct {
+	mu     sync.Mutex
+	stdout io.Writer
+	stderr io.Writer
+	only   []string
+	lost   chan error
+}
+
+func (l *listener) hooks(o *socketio.SocketOptions) {
+	o.OnConnect = func() { l.state("connected") }
+	o.OnDisconnect = func(reason error) {
+		l.state("disconnected: " + socketio.Reason(reason))
+		select {
+		case l.lost <- reason:
+		default:
+		}
+	}
+}
+
+func (l *listener) state(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.stderr, "sioagent: %s\n", s)
+}
+
+func (l *listener) print(e *socketio.Event) {
+	if len(l.only) > 0 && !slices.Contains(l.only, e.Name) {
+		return
+	}
+	vals, err := e.Args.Values()
+	if err != nil {
+		l.state(fmt.Sprintf("event %q: %v", e.Name, err))
+		return
+	}
+	line, err := marshalLine(eventLine{Event: e.Name, Args: toJSON(vals).([]any)})
+	if err != nil {
+		l.state(fmt.Sprintf("event %q: %v", e.Name, err))
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.stdout.Write(line)
+}

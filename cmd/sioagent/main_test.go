@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sioagent/sioagent/internal/nodeserver"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const testTimeout = 20 * time.Second
+
+// runCmd runs the CLI in-process and returns exit code, stdout and stderr.
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestEmitAckPrintsReplyWithBinary(t *testing.T) {
+	srv := nodeserver.Start(t, nodeserver.Options{})
+	code, out, errOut := runCmd(t, "emit", "--ack", srv.URL(), "echo",
+		`{"n":1,"blob":{"$binary":"AQID"}}`, `"two"`, `{"$binary":"/w=="}`, `9007199254740991`, `1.5e-7`)
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %s", code, errOut)
+	}
+	want := `[{"blob":{"$binary":"AQID"},"n":1},"two",{"$binary":"/w=="},9007199254740991,1.5e-7]` + "\n"
+	if out != want {
+		t.Fatalf("stdout %q, want %q", out, want)
+	}
+}
+
+func TestEmitWithoutAckDelivers(t *testing.T) {
+	srv := nodeserver.Start(t, nodeserver.Options{})
+	if code, _, errOut := runCmd(t, "emit", srv.URL(), "count", "0"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
+func TestEmitExitCodes(t *testing.T) {
+	srv := nodeserver.Start(t, nodeserver.Options{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadURL := "http://" + l.Addr().String()
+	l.Close()
+	cases := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"rejected namespace", []string{"emit", "--namespace", "/no", srv.URL(), "echo"}, exitRejected, "Auth failed (custom namespace)"},
+		{"bad token", []string{"emit", "--auth", `{"token":"bad"}`, srv.URL(), "echo"}, exitRejected, "invalid token"},
+		{"unreachable", []string{"emit", "--timeout", "2s", deadURL, "echo"}, exitUnreachable, "connect"},
+		{"ack timeout", []string{"emit", "--ack", "--timeout", "300ms", srv.URL(), "slow-echo", "3000"}, exitTimeout, "timed out"},
+		{"bad JSON arg", []string{"emit", srv.URL(), "echo", "{nope"}, exitUsage, "not JSON"},
+		{"bad binary", []string{"emit", srv.URL(), "echo", `{"$binary":"%%"}`}, exitUsage, "$binary"},
+		{"bad auth", []string{"emit", "--auth", "[1]", srv.URL(), "echo"}, exitUsage, "--auth"},
+		{"missing event", []string{"emit", srv.URL()}, exitUsage, "Usage"},
+		{"reserved event", []string{"emit", srv.URL(), "connect"}, exitError, "reserved"},
+		{"polling not yet", []string{"emit", "--transport", "polling", srv.URL(), "echo"}, exitUsage, "websocket"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, errOut := runCmd(t, c.args...)
+			if code != c.code || !strings.Contains(errOut, c.msg) {
+				t.Fatalf("exit %d (want %d), stderr %q (want %q in it)", code, c.code, errOut, c.msg)
+			}
+		})
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestListenPrintsEventsUntilInterrupted(t *testing.T) {
+	srv := nodeserver.Start(t, nodeserver.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	pr, pw := io.Pipe()
+	var stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"listen", "--auth", `{"deviceId":"t"}`, srv.URL(), "welcome", "doge"}, pw, &stderr)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	var first struct {
+		Event string `json:"event"`
+		Args  []any  `json:"args"`
+	}
+	if !lines.Scan() || json.Unmarshal(lines.Bytes(), &first) != nil || first.Event != "welcome" {
+		t.Fatalf("first line %q: %v", lines.Text(), lines.Err())
+	}
+	// A second client asks the server to broadcast a binary event.
+	if code, _, errOut := runCmd(t, "emit", srv.URL(), "doge-all"); code != exitOK {
+		t.Fatalf("emit: %d %s", code, errOut)
+	}
+	if !lines.Scan() {
+		t.Fatalf("no second line: %v", lines.Err())
+	}
+	if got, want := lines.Text(), `{"event":"doge","args":[{"$binary":"YXNkZmFzZGY="}]}`; got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+	cancel()
+	go io.Copy(io.Discard, pr)
+	if code := <-done; code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(stderr.String(), "connected") {
+		t.Fatalf("stderr %q lacks the state change", stderr.String())
+	}
+}
+
+func TestListenExitsWhenServerDisconnects(t *testing.T) {
+	srv := nodeserver.Start(t, nodeserver.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"listen", srv.URL()}, &stdout, &stderr) }()
+	deadline := time.Now().Add(testTimeout)
+	for !strings.Contains(stdout.String(), "welcome") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, _, errOut := runCmd(t, "emit", srv.URL(), "disconnect-others"); code != exitOK {
+		t.Fatalf("emit: %d %s", code, errOut)
+	}
+	if code := <-done; code != exitRejected {
+		t.Fatalf("exit %d, stderr %s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "io server disconnect") {
+		t.Fatalf("stderr %q", stderr.String())
+	}
+}
+
+func TestHelpListsExitCodes(t *testing.T) {
+	if code, _, _ := runCmd(t, "help", "emit"); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	_, _, errOut := runCmd(t, "emit", "-h")
+	if !strings.Contains(errOut, "Exit codes") || !strings.Contains(errOut, "$binary") {
+		t.Fatalf("help lacks exit codes: %s", errOut)
+	}
+	if code, _, _ := runCmd(t, "bogus"); code != exitUsage {
+		t.Fatalf("unknown command exit %d", code)
+	}
+}

@@ -1,0 +1,430 @@
+#!/usr/bin/env node
+// Reference Socket.IO server for sioagent.
+//
+// It plays two roles:
+//   1. the target of the Go integration tests (internal/nodeserver starts it):
+//      its handlers mirror the official socket.io-client test server
+//      (packages/socket.io-client/test/support/server.ts) plus a few
+//      handlers for ordering, bursts and server-initiated acks;
+//   2. the demo server of `make demo` (DEMO=1): it sends a `tick` every
+//      second and prints every event it receives.
+//
+// Configuration (environment variables; durations in milliseconds):
+//   PORT             listening port (default 3000; 0 picks a free port)
+//   HOST             listening address (default 127.0.0.1)
+//   PING_INTERVAL    Engine.IO pingInterval (default 25000)
+//   PING_TIMEOUT     Engine.IO pingTimeout (default 20000)
+//   MAX_PAYLOAD      maxHttpBufferSize in bytes (default 1e6)
+//   CONNECT_TIMEOUT  time allowed for the Socket.IO CONNECT (default 45000)
+//   RECOVERY=1       enable connection state recovery
+//                    ({maxDisconnectionDuration: 120000, skipMiddlewares: true})
+//   DEMO=1           emit `tick` every second and log every received event
+//   EXIT_ON_EOF=1    exit when stdin is closed (set by the Go test helper so
+//                    that a test binary that dies never leaves a server behind)
+//
+// Output: the first line on stdout is exactly one JSON object,
+//   {"event":"listening","port":N,"url":"http://HOST:N"}
+// which the tests parse. Later log lines go to stderr, except in DEMO mode,
+// where they go to stdout after the listening line.
+//
+// The server exits with status 0 on SIGTERM or SIGINT after closing Socket.IO.
+
+"use strict";
+
+const http = require("node:http");
+const { Server } = require("socket.io");
+
+// ---------------------------------------------------------------------------
+// Configuration
+
+function envInt(name, def, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return def;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    process.stderr.write(`invalid ${name}=${JSON.stringify(raw)}: want an integer in [${min}, ${max}]\n`);
+    process.exit(2);
+  }
+  return v;
+}
+
+function envBool(name) {
+  const raw = (process.env[name] || "").toLowerCase();
+  return raw === "1" || raw === "true" || raw === "yes";
+}
+
+const config = {
+  port: envInt("PORT", 3000, { max: 65535 }),
+  host: process.env.HOST || "127.0.0.1",
+  pingInterval: envInt("PING_INTERVAL", 25000, { min: 1 }),
+  pingTimeout: envInt("PING_TIMEOUT", 20000, { min: 1 }),
+  maxPayload: envInt("MAX_PAYLOAD", 1e6, { min: 1 }),
+  connectTimeout: envInt("CONNECT_TIMEOUT", 45000, { min: 1 }),
+  recovery: envBool("RECOVERY"),
+  demo: envBool("DEMO"),
+  exitOnEOF: envBool("EXIT_ON_EOF"),
+};
+
+// How long the server waits for the client's ack in `ack` and `ask`.
+const ACK_TIMEOUT_MS = 5000;
+// Upper bound for `burst`, so a typo cannot make the server loop forever.
+const MAX_BURST = 1000000;
+
+// ---------------------------------------------------------------------------
+// Logging
+
+// log writes one human-readable line. Before the listening line nothing is
+// logged; afterwards lines go to stdout in DEMO mode and to stderr otherwise.
+let listening = false;
+function log(...parts) {
+  const line = `${new Date().toISOString()} ${parts.join(" ")}\n`;
+  (config.demo && listening ? process.stdout : process.stderr).write(line);
+}
+
+// describe renders event arguments for a log line: JSON, with binary values
+// shown as <N bytes: hex…> and ack callbacks as (ack).
+function describe(args) {
+  return args
+    .map((a) => {
+      if (typeof a === "function") return "(ack)";
+      return JSON.stringify(a, (key, value) => {
+        if (value && value.type === "Buffer" && Array.isArray(value.data)) {
+          const buf = Buffer.from(value.data);
+          const hex = buf.subarray(0, 16).toString("hex");
+          return `<${buf.length} bytes: ${hex}${buf.length > 16 ? "…" : ""}>`;
+        }
+        return value;
+      });
+    })
+    .join(" ");
+}
+
+// splitAck separates a trailing ack callback from the event arguments.
+function splitAck(args) {
+  if (args.length > 0 && typeof args[args.length - 1] === "function") {
+    return [args.slice(0, -1), args[args.length - 1]];
+  }
+  return [args, undefined];
+}
+
+// newAuthError builds a middleware error; the client receives
+// CONNECT_ERROR {"message": message, "data": data}.
+function newAuthError(message, data) {
+  const err = new Error(message);
+  err.data = data;
+  return err;
+}
+
+// ---------------------------------------------------------------------------
+// Server
+
+const httpServer = http.createServer();
+const io = new Server(httpServer, {
+  pingInterval: config.pingInterval,
+  pingTimeout: config.pingTimeout,
+  maxHttpBufferSize: config.maxPayload,
+  connectTimeout: config.connectTimeout,
+  connectionStateRecovery: config.recovery
+    ? { maxDisconnectionDuration: 120000, skipMiddlewares: true }
+    : undefined,
+});
+
+// logLifecycle logs connections, disconnections and (in DEMO mode) every
+// received event of a socket in any namespace.
+function logLifecycle(socket) {
+  const who = `[${socket.nsp.name}] ${socket.id}`;
+  // The recovery pid is a session secret: never print it.
+  const auth = { ...socket.handshake.auth };
+  if ("pid" in auth) auth.pid = "(redacted)";
+  log(who, "connected", `recovered=${socket.recovered}`, `auth=${JSON.stringify(auth)}`);
+  socket.on("disconnect", (reason) => log(who, "disconnected:", reason));
+  if (config.demo) {
+    socket.onAny((event, ...args) => {
+      log(who, "<-", event, describe(args));
+      // The demo answers events nobody handles, so that `sioagent emit`
+      // with an ack gets a reply. (Outside DEMO mode they are ignored, as
+      // by any Socket.IO server, which lets tests exercise ack timeouts.)
+      const [, ack] = splitAck(args);
+      if (ack && socket.listeners(event).length === 0) ack({ ok: true });
+    });
+  }
+}
+
+// registerEcho installs `echo`: (...args, cb) -> cb(...args). The arguments,
+// binary included, are sent back exactly as received in the ack.
+function registerEcho(socket) {
+  socket.on("echo", (...all) => {
+    const [args, cb] = splitAck(all);
+    if (cb) cb(...args);
+  });
+}
+
+// askClient emits `event` with `args` to the client with an ack and a
+// timeout, and resolves to the ack arguments as an array, or {error}.
+function askClient(socket, event, args) {
+  return new Promise((resolve) => {
+    try {
+      socket.timeout(ACK_TIMEOUT_MS).emit(event, ...args, (err, ...reply) => {
+        resolve(err ? { error: err.message } : reply);
+      });
+    } catch (e) {
+      // socket.emit throws for reserved event names such as "connect".
+      resolve({ error: e.message });
+    }
+  });
+}
+
+// recordCount updates the per-socket ordering statistics used by `count`
+// and `ack-count`. The first expected value is 0. socket.data survives a
+// connection state recovery, so the statistics do as well.
+function recordCount(socket, i) {
+  const stats = socket.data.countStats;
+  stats.received++;
+  if (i !== stats.last + 1) stats.outOfOrder++;
+  stats.last = i;
+}
+
+// --- main namespace "/" ------------------------------------------------------
+
+// Middleware: auth {token: "bad"} is refused; any other auth passes.
+io.use((socket, next) => {
+  const auth = socket.handshake.auth || {};
+  if (auth.token === "bad") return next(newAuthError("invalid token", { code: "bad_token" }));
+  next();
+});
+
+io.on("connection", (socket) => {
+  logLifecycle(socket);
+  if (!socket.data.countStats) socket.data.countStats = { received: 0, outOfOrder: 0, last: -1 };
+  if (!socket.data.raw) {
+    const raw = { pings: 0, pongs: 0, acks: 0, messages: 0 };
+    socket.data.raw = raw;
+    socket.conn.on("packet", (packet) => {
+      if (packet.type === "ping") raw.pings++;
+      if (packet.type === "pong") raw.pongs++;
+      if (packet.type === "message") {
+        raw.messages++;
+        if (typeof packet.data === "string" && /^[36]/.test(packet.data)) raw.acks++;
+      }
+    });
+  }
+
+  // An ordinary server event right after connect. Besides telling the
+  // client its id, it gives the client a first offset when RECOVERY=1
+  // (offsets only travel on such events), so the session can be recovered.
+  socket.emit("welcome", { id: socket.id, recovered: socket.recovered });
+
+  // echo (...args, cb) -> cb(...args)
+  registerEcho(socket);
+
+  // echo-event (...args) -> emits "echo-event" with the same arguments.
+  // Never acks: an ack callback sent by the client is dropped, so a client
+  // asking for an ack here will see its ack time out.
+  socket.on("echo-event", (...all) => {
+    const [args] = splitAck(all);
+    socket.emit("echo-event", ...args);
+  });
+
+  // ack -> a server-initiated event with an ack: emits
+  // "ack"(5, {test: true}, <01 02 03>) and reports what the client acked
+  // with "got it"(...reply), or "got it"({error}) on timeout.
+  socket.on("ack", () => {
+    socket.timeout(ACK_TIMEOUT_MS).emit("ack", 5, { test: true }, Buffer.from([1, 2, 3]), (err, ...reply) => {
+      socket.emit("got it", err ? { error: err.message } : reply);
+    });
+  });
+
+  // ask (event, ...args, cb?) -> the generic form of `ack`: emits `event`
+  // with `args` and an ack, then emits "asked" with the reply array, or
+  // {error} on timeout or a bad event name. If the client asked for an ack
+  // it also gets the same value as the ack argument.
+  socket.on("ask", async (...all) => {
+    const [[event, ...args], cb] = splitAck(all);
+    const result =
+      typeof event === "string" ? await askClient(socket, event, args) : { error: "event name must be a string" };
+    socket.emit("asked", result);
+    if (cb) cb(result);
+  });
+
+  // doge -> emits "doge" with the binary "asdfasdf".
+  socket.on("doge", () => {
+    socket.emit("doge", Buffer.from("asdfasdf"));
+  });
+
+  // buffa (buf) -> emits "buffack" true if buf arrived as binary.
+  socket.on("buffa", (buf) => {
+    socket.emit("buffack", Buffer.isBuffer(buf));
+  });
+
+  // jsonbuff ({hello: "lol", message: <binary>, goodbye: "gotcha"}) ->
+  // emits "jsonbuff-ack" true if the object arrived intact.
+  socket.on("jsonbuff", (obj) => {
+    const { hello, message, goodbye } = obj || {};
+    socket.emit("jsonbuff-ack", Buffer.isBuffer(message) && hello === "lol" && goodbye === "gotcha");
+  });
+
+  // getbin (cb?) -> emits "takebin" with nested binary values (3 attachments
+  // in depth-first order); with an ack it also acks the same value
+  // (a BINARY_ACK from the server).
+  socket.on("getbin", (cb) => {
+    const payload = () => ({
+      a: Buffer.from([0xde, 0xad]),
+      list: [Buffer.from([1]), "x", { deep: Buffer.from([2, 3]) }],
+    });
+    socket.emit("takebin", payload());
+    if (typeof cb === "function") cb(payload());
+  });
+
+  // getHandshake (cb) -> cb({auth, query, headers}) of this socket.
+  socket.on("getHandshake", (cb) => {
+    if (typeof cb !== "function") return;
+    const { auth, query, headers } = socket.handshake;
+    cb({ auth, query, headers });
+  });
+
+  // disconnect-me -> the server disconnects this namespace socket
+  // (the client gets DISCONNECT, reason "io server disconnect").
+  socket.on("disconnect-me", () => socket.disconnect());
+
+  // disconnect-all -> DISCONNECT for every namespace, then the server
+  // closes the Engine.IO connection.
+  socket.on("disconnect-all", () => socket.disconnect(true));
+
+  // burst (n, cb?) -> emits "burst"(0) ... "burst"(n-1) as fast as
+  // possible, then "burst-done"(n); acks n after that if asked.
+  socket.on("burst", (n, cb) => {
+    const count = Number.isInteger(n) && n > 0 ? Math.min(n, MAX_BURST) : 0;
+    for (let i = 0; i < count; i++) socket.emit("burst", i);
+    socket.emit("burst-done", count);
+    if (typeof cb === "function") cb(count);
+  });
+
+  // count (i) -> records {received, outOfOrder, last} for this socket:
+  // a value is out of order when it is not last+1. Starts at 0.
+  socket.on("count", (i) => recordCount(socket, i));
+
+  // ack-count (i, cb) -> same recording as `count`, then cb(i).
+  socket.on("ack-count", (i, cb) => {
+    recordCount(socket, i);
+    if (typeof cb === "function") cb(i);
+  });
+
+  // count-stats (cb) -> cb({received, outOfOrder, last}).
+  socket.on("count-stats", (cb) => {
+    if (typeof cb === "function") cb({ ...socket.data.countStats });
+  });
+
+  // slow-echo (ms, ...args, cb) -> cb(...args) after ms milliseconds: for
+  // ack timeouts, late acks and acks pending when the link drops.
+  socket.on("slow-echo", (ms, ...all) => {
+    const [args, cb] = splitAck(all);
+    if (typeof cb === "function") setTimeout(() => cb(...args), Number(ms) || 0);
+  });
+
+  // raw-stats (cb) -> cb({pings, pongs, acks, messages}): what the client
+  // sent at the Engine.IO level on this connection. A v4 client must send
+  // no ping of its own (only pongs), and exactly one ACK per acked event.
+  socket.on("raw-stats", (cb) => {
+    if (typeof cb === "function") cb({ ...socket.data.raw });
+  });
+
+  // send-raw (text) -> writes text as a raw Engine.IO message, bypassing
+  // the Socket.IO encoder: lets tests send malformed packets to the client.
+  socket.on("send-raw", (text) => socket.conn.write(String(text)));
+
+  // doge-all -> broadcasts the binary "doge" event to every client of "/".
+  socket.on("doge-all", () => io.of("/").emit("doge", Buffer.from("asdfasdf")));
+
+  // disconnect-others -> the server disconnects every other socket of "/".
+  socket.on("disconnect-others", () => {
+    for (const other of io.of("/").sockets.values()) {
+      if (other.id !== socket.id) other.disconnect();
+    }
+  });
+});
+
+// --- /custom: accepts anyone, reports the auth it received -------------------
+
+io.of("/custom").on("connection", (socket) => {
+  logLifecycle(socket);
+  socket.emit("auth", socket.handshake.auth);
+  registerEcho(socket);
+});
+
+// --- /no: the middleware always refuses -----------------------------------------
+
+io.of("/no").use((socket, next) => {
+  next(newAuthError("Auth failed (custom namespace)", { code: 42, reason: "always" }));
+});
+
+// --- /token: only auth {token: "s3cret"} is accepted --------------------------
+
+const tokenNsp = io.of("/token");
+tokenNsp.use((socket, next) => {
+  const auth = socket.handshake.auth || {};
+  if (auth.token !== "s3cret") return next(newAuthError("invalid token", { code: "bad_token" }));
+  next();
+});
+tokenNsp.on("connection", (socket) => {
+  logLifecycle(socket);
+  socket.emit("auth", socket.handshake.auth);
+});
+
+// Any other namespace is refused by Socket.IO itself with
+// CONNECT_ERROR {"message": "Invalid namespace"}.
+
+// ---------------------------------------------------------------------------
+// Demo ticker
+
+let ticker;
+if (config.demo) {
+  let n = 0;
+  ticker = setInterval(() => {
+    n++;
+    io.of("/").emit("tick", { n, time: new Date().toISOString() });
+  }, 1000);
+}
+
+// ---------------------------------------------------------------------------
+// Start and stop
+
+let stopping = false;
+function shutdown(why) {
+  if (stopping) {
+    // A second signal: stop at once.
+    process.exit(0);
+  }
+  stopping = true;
+  if (ticker) clearInterval(ticker);
+  log("shutting down:", why);
+  // Do not hang on a stuck connection: exit anyway after 3 s.
+  setTimeout(() => process.exit(0), 3000).unref();
+  io.close(() => process.exit(0));
+}
+
+process.on("SIGTERM", () => shutdown("SIGTERM"));
+process.on("SIGINT", () => shutdown("SIGINT"));
+
+if (config.exitOnEOF) {
+  process.stdin.on("end", () => shutdown("stdin closed"));
+  process.stdin.on("error", () => shutdown("stdin error"));
+  process.stdin.resume();
+}
+
+httpServer.on("error", (err) => {
+  process.stderr.write(`listen ${config.host}:${config.port}: ${err.message}\n`);
+  process.exit(1);
+});
+
+httpServer.listen(config.port, config.host, () => {
+  const { port } = httpServer.address();
+  const hostForURL = config.host.includes(":") ? `[${config.host}]` : config.host;
+  process.stdout.write(JSON.stringify({ event: "listening", port, url: `http://${hostForURL}:${port}` }) + "\n");
+  listening = true;
+  log(
+    `socket.io listening on ${hostForURL}:${port}`,
+    `pingInterval=${config.pingInterval} pingTimeout=${config.pingTimeout}`,
+    `maxPayload=${config.maxPayload} connectTimeout=${config.connectTimeout}`,
+    `recovery=${config.recovery} demo=${config.demo}`
+  );
+});

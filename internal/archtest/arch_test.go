@@ -1,0 +1,118 @@
+// Package archtest holds the test that keeps the dependency direction of
+// DESIGN.md section 1 from rotting.
+package archtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/sioagent/sioagent"
+
+// rule says which of our packages (and which outside paths) a package may
+// import. Packages are named relative to the module.
+type rule struct {
+	// ours lists the module packages it may import; "*" allows any.
+	ours []string
+	// forbidden lists outside import path prefixes it must not use.
+	forbidden []string
+}
+
+// periphHost may be imported only by cmd/.
+const periphHost = "periph.io/x/host"
+
+var rules = map[string]rule{
+	"protocol/engineio": {ours: nil, forbidden: []string{periphHost, "go.etcd.io/bbolt"}},
+	"protocol/socketio": {ours: []string{"protocol/engineio"}, forbidden: []string{periphHost, "go.etcd.io/bbolt"}},
+	"protocol/senml":    {ours: nil, forbidden: []string{periphHost}},
+	"store":             {ours: nil, forbidden: []string{periphHost}},
+	"sensors":           {ours: nil, forbidden: []string{periphHost}},
+	"agent":             {ours: []string{"protocol/", "store", "sensors", "internal/"}, forbidden: []string{periphHost}},
+}
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+}
+
+func listPackages(t *testing.T) []pkg {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+// ruleFor finds the rule of a package or of the nearest parent with one.
+func ruleFor(rel string) (rule, bool) {
+	for name := rel; name != ""; {
+		if r, ok := rules[name]; ok {
+			return r, true
+		}
+		i := strings.LastIndex(name, "/")
+		if i < 0 {
+			break
+		}
+		name = name[:i]
+	}
+	return rule{}, false
+}
+
+func allowed(r rule, dep string) bool {
+	for _, o := range r.ours {
+		if o == "*" || dep == o || (strings.HasSuffix(o, "/") && strings.HasPrefix(dep, o)) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestDependencyDirection(t *testing.T) {
+	pkgs := listPackages(t)
+	if len(pkgs) < 3 {
+		t.Fatalf("go list found only %d packages", len(pkgs))
+	}
+	for _, p := range pkgs {
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		r, ok := ruleFor(rel)
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, periphHost) && !strings.HasPrefix(rel, "cmd/") {
+				t.Errorf("%s imports %s: only cmd/ may", rel, imp)
+			}
+			if !ok {
+				continue
+			}
+			for _, f := range r.forbidden {
+				if strings.HasPrefix(imp, f) {
+					t.Errorf("%s must not import %s", rel, imp)
+				}
+			}
+			if dep, ours := strings.CutPrefix(imp, module+"/"); ours && !allowed(r, dep) {
+				t.Errorf("%s must not import %s (see DESIGN.md section 1)", rel, dep)
+			}
+		}
+	}
+}
+
+func TestRulesCanFail(t *testing.T) {
+	r, ok := ruleFor("protocol/socketio")
+	if !ok || allowed(r, "store") || !allowed(r, "protocol/engineio") {
+		t.Fatal("the protocol/socketio rule does not say what DESIGN.md says")
+	}
+	if r, _ := ruleFor("agent"); !allowed(r, "protocol/socketio") || allowed(r, "cmd/sioagent") {
+		t.Fatal("the agent rule does not say what DESIGN.md says")
+	}
+}

@@ -1,0 +1,127 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/sioagent/sioagent/protocol/engineio"
+)
+
+// ackTimeout bounds the wait for the writer when a handler sends an ack.
+const ackTimeout = engineio.DefaultWriteTimeout
+
+// Event is one incoming event.
+type Event struct {
+	// Name is the event name.
+	Name string
+	// Args are the event's arguments (without the name).
+	Args Args
+	ack  *acker
+}
+
+// WantsAck reports whether the sender asked for an acknowledgement.
+func (e *Event) WantsAck() bool { return e.ack != nil }
+
+// Ack sends the acknowledgement with args ([]byte values travel as binary
+// attachments). Only the first call sends; later calls return
+// ErrAlreadyAcked. It returns ErrNoAckRequested when the sender did not ask
+// for one. If the link dropped since the event arrived, the ack is lost (the
+// server has failed its wait already).
+func (e *Event) Ack(args ...any) error {
+	if e.ack == nil {
+		return ErrNoAckRequested
+	}
+	return e.ack.send(args)
+}
+
+type acker struct {
+	s    *Socket
+	sess *engineio.Session
+	id   uint64
+	sent atomic.Bool
+}
+
+func (a *acker) send(args []any) error {
+	if !a.sent.CompareAndSwap(false, true) {
+		return ErrAlreadyAcked
+	}
+	p, err := ackPacket(a.s.namespace, a.id, args)
+	if err != nil {
+		return err
+	}
+	if a.sess == nil {
+		return fmt.Errorf("%w: namespace %s", ErrNotConnected, a.s.namespace)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
+	defer cancel()
+	return send(ctx, a.sess, p)
+}
+
+// Args are the arguments of an event or an ack: raw JSON values with their
+// binary attachments. Decode them into Go values with Decode or Scan, or get
+// generic values with Values.
+type Args struct {
+	raw         []json.RawMessage
+	attachments [][]byte
+}
+
+// Len returns the number of arguments.
+func (a Args) Len() int { return len(a.raw) }
+
+// Raw returns argument i as JSON, with binary values as
+// {"_placeholder":true,"num":N} objects that index Attachments.
+func (a Args) Raw(i int) json.RawMessage { return a.raw[i] }
+
+// Attachments returns the binary attachments of the packet.
+func (a Args) Attachments() [][]byte { return a.attachments }
+
+// Decode decodes argument i into v, like json.Unmarshal. Binary values
+// decode into []byte fields (or, when v is *any, appear as []byte in the
+// generic value). An index out of range is an error.
+func (a Args) Decode(i int, v any) error {
+	if i < 0 || i >= len(a.raw) {
+		return fmt.Errorf("socketio: argument %d of %d: out of range", i, len(a.raw))
+	}
+	if err := UnmarshalArg(a.raw[i], a.attachments, v); err != nil {
+		return fmt.Errorf("socketio: argument %d: %w", i, err)
+	}
+	return nil
+}
+
+// Scan decodes the first len(dst) arguments into dst in order; a nil entry
+// skips that argument. It fails if there are fewer arguments than dst.
+func (a Args) Scan(dst ...any) error {
+	for i, v := range dst {
+		if v == nil {
+			continue
+		}
+		if err := a.Decode(i, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Values returns every argument as a generic value: maps, slices, strings,
+// bools, nil, json.Number and []byte for binary.
+func (a Args) Values() ([]any, error) {
+	out := make([]any, len(a.raw))
+	for i, r := range a.raw {
+		v, err := DecodeValue(r, a.attachments)
+		if err != nil {
+			return nil, fmt.Errorf("socketio: argument %d: %w", i, err)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// Arg decodes argument i of a into a new T: a typed shortcut for
+// Args.Decode.
+func Arg[T any](a Args, i int) (T, error) {
+	var v T
+	err := a.Decode(i, &v)
+	return v, err
+}
