@@ -67,5 +67,9 @@ echo "demo: server $(head -n 1 "$tmp/server.log")"
 tail -n +2 -f --pid="$server_pid" "$tmp/server.log" | sed -u 's/^/server | /' &
 tail_pid=$!
 
+# One round trip with an ack and a binary attachment, both ways.
+echo "demo: sioagent emit --ack $DEMO_URL echo '{\"hello\":\"pi\"}' '{\"\$binary\":\"AQID\"}'"
+"$tmp/sioagent" emit --ack "$DEMO_URL" echo '{"hello":"pi"}' '{"$binary":"AQID"}'
+
 echo "demo: sioagent listen $DEMO_URL (Ctrl-C to stop)"
 "$tmp/sioagent" listen --auth '{"deviceId":"demo"}' "$DEMO_URL"

@@ -81,13 +81,13 @@ func TestDialReadsHandshake(t *testing.T) {
 }
 
 func TestSessionAnswersPingsAndClosesCleanly(t *testing.T) {
-	const interval, timeout = 200 * time.Millisecond, 150 * time.Millisecond
+	const interval, timeout = 200 * time.Millisecond, time.Second
 	srv := nodeserver.Start(t, nodeserver.Options{PingInterval: interval, PingTimeout: timeout})
 	s := dial(t, srv.URL(), nil)
 	select {
 	case <-s.Done():
 		t.Fatalf("session ended while pings were answered: %v", s.Err())
-	case <-time.After(5 * (interval + timeout)):
+	case <-time.After(8 * interval):
 	}
 	s.Close()
 	s.Close()

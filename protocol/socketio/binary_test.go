@@ -137,9 +137,24 @@ type withUnexportedEmbedded struct {
 	Z      []byte `json:"z"`
 }
 
+type inner3 struct{ N int }
+
+type byteLike uint8
+
+type withUnexportedPtrEmbedded struct {
+	*inner2        // nil or not, through an unexported embedded pointer
+	Z       []byte `json:"z"`
+}
+
+type withTaggedUnexported struct {
+	inner2 `json:"in2"` // a tag makes the unexported embedded struct a field
+	inner3 `json:"in3"`
+	Z      []byte `json:"z"`
+}
+
 type taggedEmbedded struct {
 	Inner `json:"inner"` // a tag makes it a field, not promoted
-	W     []byte          `json:"w"`
+	W     []byte         `json:"w"`
 }
 
 type zeroByMethodT struct{ v int }
@@ -148,11 +163,11 @@ func (z zeroByMethodT) IsZero() bool                 { return z.v < 0 }
 func (z zeroByMethodT) MarshalJSON() ([]byte, error) { return []byte(fmt.Sprint(z.v)), nil }
 
 type withOmitZero struct {
-	Z  zeroByMethodT  `json:"z,omitzero"`
-	P  *zeroByMethodT `json:"p,omitzero"`
-	B  []byte         `json:"b,omitzero"`
+	Z  zeroByMethodT   `json:"z,omitzero"`
+	P  *zeroByMethodT  `json:"p,omitzero"`
+	B  []byte          `json:"b,omitzero"`
 	S  struct{ A int } `json:"s,omitzero"`
-	Bi []byte         `json:"bi"`
+	Bi []byte          `json:"bi"`
 }
 
 type ptrMarshaler struct{ N int }
@@ -201,6 +216,10 @@ func TestMarshalValueMatchesEncodingJSON(t *testing.T) {
 		withEmbedded{Inner: Inner{A: []byte{1}}, X: map[string]any{"y": []byte{4}}},
 		withUnexportedEmbedded{inner2: inner2{Data: []byte{1}}, Z: []byte{2}},
 		taggedEmbedded{Inner: Inner{A: []byte{1}}, W: []byte{2}},
+		withUnexportedPtrEmbedded{Z: []byte{1}},
+		withUnexportedPtrEmbedded{inner2: &inner2{Data: []byte{2}}, Z: []byte{1}},
+		withTaggedUnexported{inner2: inner2{Data: []byte{2}}, inner3: inner3{N: 3}, Z: []byte{1}},
+		[]byteLike{1, 2}, map[string][]byteLike{"a": {3}},
 		withOmitZero{Z: zeroByMethodT{-1}, Bi: []byte{1}},
 		withOmitZero{Z: zeroByMethodT{0}, P: &zeroByMethodT{-1}, B: []byte{}, S: struct{ A int }{1}},
 		withPtrMarshaler{B: []byte{1}},

@@ -45,8 +45,8 @@ type Options struct {
 
 // Client is a connection to one Socket.IO server: one Engine.IO session
 // multiplexing any number of namespace Sockets (the reference client's
-// Manager). Create it with New, get sockets with Socket, and end it with
-// Close.
+// Manager). Create it with New, get sockets with Socket, and always end it
+// with Close, which stops its goroutines.
 type Client struct {
 	url  string
 	opts Options
@@ -181,8 +181,8 @@ func (c *Client) watch(sess *engineio.Session) {
 	select {
 	case <-sess.Done():
 	case <-c.closing:
-		sess.Close()
 	}
+	sess.Close() // flushes when closing; otherwise waits for the reader and writer to exit
 	reason := sess.Err()
 	c.log.Debug("socketio: session ended", "reason", Reason(reason))
 	c.mu.Lock()

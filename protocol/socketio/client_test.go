@@ -549,7 +549,9 @@ func TestLinkDropFailsPendingAcks(t *testing.T) {
 }
 
 func TestHeartbeatKeepsAliveAndDetectsHalfOpenLink(t *testing.T) {
-	const interval, timeout = 300 * time.Millisecond, 200 * time.Millisecond
+	// A short interval gives many ping rounds; a long timeout keeps a loaded
+	// CI machine from missing a pong deadline.
+	const interval, timeout = 300 * time.Millisecond, time.Second
 	srv := nodeserver.Start(t, nodeserver.Options{PingInterval: interval, PingTimeout: timeout})
 	var d dialer
 	reasons := make(chan error, 1)
@@ -558,7 +560,7 @@ func TestHeartbeatKeepsAliveAndDetectsHalfOpenLink(t *testing.T) {
 	if err := s.Connect(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(4 * (interval + timeout)) // several ping/pong rounds
+	time.Sleep(7 * interval) // several ping/pong rounds
 	if !s.Connected() {
 		t.Fatalf("dropped while pongs were being sent: %v", <-reasons)
 	}

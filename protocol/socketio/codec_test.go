@@ -329,7 +329,7 @@ func TestDecodeBinaryPlaceholders(t *testing.T) {
 		if err == nil || !errors.Is(err, ErrInvalidPacket) {
 			t.Errorf("%s: err = %v, want ErrInvalidPacket", tc.name, err)
 		}
-		if _, err := DecodeValue([]byte(tc.text[strings.IndexByte(tc.text, '[') :]), tc.binary); err == nil {
+		if _, err := DecodeValue([]byte(tc.text[strings.IndexByte(tc.text, '['):]), tc.binary); err == nil {
 			t.Errorf("%s: decoder refused it but DecodeValue accepted it", tc.name)
 		}
 		// The decoder is usable again.

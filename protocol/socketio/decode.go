@@ -55,6 +55,12 @@ type Decoder struct {
 	scratch []placeholder // reused by the placeholder check
 }
 
+// packetWithAttachment is a Packet with room for one attachment.
+type packetWithAttachment struct {
+	Packet
+	slot [1][]byte
+}
+
 // tooManyAttachmentsError is the decoder's error for a packet announcing
 // more attachments than allowed; it matches both ErrInvalidPacket and
 // ErrTooManyAttachments.
@@ -118,7 +124,9 @@ func (d *Decoder) Decode(frame []byte, binary bool) (*Packet, error) {
 	if n == 0 {
 		return p, nil
 	}
-	p.Attachments = make([][]byte, 0, min(n, attachmentsPrealloc))
+	if p.Attachments == nil {
+		p.Attachments = make([][]byte, 0, min(n, attachmentsPrealloc))
+	}
 	d.pending, d.want = p, n
 	return nil, nil
 }
@@ -171,11 +179,11 @@ func (d *Decoder) decodeText(s []byte) (*Packet, int, error) {
 	if c < '0' || c > '0'+byte(PacketBinaryAck) {
 		return nil, 0, invalidf("unknown packet type %q", c)
 	}
-	p := &Packet{Type: PacketType(c - '0'), Namespace: DefaultNamespace}
+	typ := PacketType(c - '0')
 	i := 1
 
 	n := 0
-	if isBinaryType(p.Type) {
+	if isBinaryType(typ) {
 		start := i
 		var count uint64
 		for ; i < len(s) && isDigit(s[i]); i++ {
@@ -184,17 +192,29 @@ func (d *Decoder) decodeText(s []byte) (*Packet, int, error) {
 			}
 		}
 		if i == start || i == len(s) || s[i] != '-' {
-			return nil, 0, invalidf("%v packet without a valid attachment count", p.Type)
+			return nil, 0, invalidf("%v packet without a valid attachment count", typ)
 		}
 		i++
 		if count == 0 {
-			return nil, 0, invalidf("%v packet with no attachment", p.Type)
+			return nil, 0, invalidf("%v packet with no attachment", typ)
 		}
 		if limit := d.limit(); count > uint64(limit) {
 			return nil, 0, &tooManyAttachmentsError{limit: limit}
 		}
 		n = int(count)
 	}
+
+	var p *Packet
+	if n == 1 {
+		// The common binary packet: one allocation for the packet and the
+		// slot of its attachment.
+		pa := new(packetWithAttachment)
+		p = &pa.Packet
+		p.Attachments = pa.slot[:0]
+	} else {
+		p = new(Packet)
+	}
+	p.Type, p.Namespace = typ, DefaultNamespace
 
 	if i < len(s) && s[i] == '/' {
 		nsp := s[i:]
@@ -292,13 +312,9 @@ func checkEventName(arr []byte) error {
 		return nil
 	case c == '"':
 		raw := arr[i:scanString(arr, i)]
-		name, ok := unquote(raw)
-		if !ok {
-			return invalidf("EVENT payload with a malformed event name")
-		}
 		for _, r := range reservedEvents {
-			if name == r {
-				return invalidf("EVENT payload with the reserved event name %q", name)
+			if keyIs(raw, r) {
+				return invalidf("EVENT payload with the reserved event name %q", r)
 			}
 		}
 		return nil
