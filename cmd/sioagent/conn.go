@@ -55,31 +55,64 @@ func (f *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.keyFile, "key", "", "PEM client key for mutual TLS (with --cert)")
 }
 
+// newFlagSet returns the flag set of a subcommand with the connection
+// flags registered and a usage text made of help, the flags and the exit
+// codes.
+func newFlagSet(name, help string, stderr io.Writer) (*flag.FlagSet, *connFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cf := &connFlags{}
+	cf.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\nFlags:\n", help)
+		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\n%s", exitCodesHelp)
+	}
+	return fs, cf
+}
+
+// parseArgs parses args into fs and checks there are at least minArgs
+// positional arguments. It returns false and the exit code when the command
+// should stop: 0 after -h, exitUsage on bad usage.
+func parseArgs(fs *flag.FlagSet, args []string, minArgs int) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	if fs.NArg() < minArgs {
+		fs.Usage()
+		return exitUsage, false
+	}
+	return exitOK, true
+}
+
 // options turns the flags into client and socket options.
 func (f *connFlags) options() (*socketio.Options, *socketio.SocketOptions, error) {
 	if f.transport != "websocket" {
 		return nil, nil, fmt.Errorf("%w: --transport %q: only websocket is supported in this version", errUsage, f.transport)
 	}
-	opts := &socketio.Options{Path: f.path, Header: http.Header{}, Query: url.Values{}}
+	opts := &socketio.Options{Engine: engineio.Options{Path: f.path, Header: http.Header{}, Query: url.Values{}}}
 	for _, h := range f.headers {
 		k, v, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(k) == "" {
 			return nil, nil, fmt.Errorf("%w: --header %q: want K:V", errUsage, h)
 		}
-		opts.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+		opts.Engine.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
 	}
 	for _, q := range f.query {
 		k, v, ok := strings.Cut(q, "=")
 		if !ok || k == "" {
 			return nil, nil, fmt.Errorf("%w: --query %q: want K=V", errUsage, q)
 		}
-		opts.Query.Add(k, v)
+		opts.Engine.Query.Add(k, v)
 	}
 	tlsConf, err := f.tlsConfig()
 	if err != nil {
 		return nil, nil, err
 	}
-	opts.TLSConfig = tlsConf
+	opts.Engine.TLSConfig = tlsConf
 	sopts := &socketio.SocketOptions{}
 	if f.auth != "" {
 		var auth map[string]any

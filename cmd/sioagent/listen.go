@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -18,33 +16,18 @@ type eventLine struct {
 	Args  []any  `json:"args"`
 }
 
-func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf connFlags
-	cf.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `Usage: sioagent listen [flags] URL [EVENT...]
+const listenHelp = `Usage: sioagent listen [flags] URL [EVENT...]
 
 Connects to the Socket.IO server at URL and prints each incoming event (only
 the named EVENTs, when given) as one JSON line {"event":"...","args":[...]}
 on stdout, binary shown as {"$binary":"<base64>"}. Connection state changes
 go to stderr. Runs until interrupted. Flags come before URL.
+`
 
-Flags:
-`)
-		fs.PrintDefaults()
-		fmt.Fprintf(fs.Output(), "\n%s", exitCodesHelp)
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() < 1 {
-		fs.Usage()
-		return exitUsage
+func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs, cf := newFlagSet("listen", listenHelp, stderr)
+	if code, ok := parseArgs(fs, args, 1); !ok {
+		return code
 	}
 	l := &listener{stdout: stdout, stderr: stderr, only: fs.Args()[1:], lost: make(chan error, 1)}
 	client, sock, err := cf.connect(ctx, fs.Arg(0), l.hooks, func(s *socketio.Socket) { s.OnAny(l.print) })

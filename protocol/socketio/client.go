@@ -2,12 +2,9 @@ package socketio
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/url"
 	"sync"
 	"time"
@@ -18,26 +15,13 @@ import (
 // Options configure a Client. A nil *Options means the zero value, which is
 // usable; New never modifies the caller's Options.
 type Options struct {
-	// Path is the Engine.IO endpoint path; engineio.DefaultPath
-	// ("/socket.io/") when empty.
-	Path string
-	// Query is added to every request (the server sees it as
-	// socket.handshake.query). Never put secrets here: use SocketOptions.Auth.
-	Query url.Values
-	// Header is sent with every request.
-	Header http.Header
-	// TLSConfig is used for https and wss URLs (custom CA, client cert).
-	TLSConfig *tls.Config
-	// HandshakeTimeout bounds opening the Engine.IO session;
-	// engineio.DefaultHandshakeTimeout when zero.
-	HandshakeTimeout time.Duration
-	// WriteTimeout bounds each write; engineio.DefaultWriteTimeout when zero.
-	WriteTimeout time.Duration
+	// Engine configures the Engine.IO sessions: path, query, headers, TLS,
+	// timeouts, dialer and proxy. Its OnMessage field is the client's own
+	// and is ignored. Never put secrets in the query: use SocketOptions.Auth.
+	Engine engineio.Options
 	// MaxAttachments is the most binary attachments accepted in one incoming
 	// packet; DefaultMaxAttachments when zero.
 	MaxAttachments int
-	// NetDialContext dials TCP connections; net.Dialer when nil.
-	NetDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Logger receives debug and warning records; none when nil. Secrets
 	// (auth payloads) are never logged.
 	Logger *slog.Logger
@@ -147,16 +131,9 @@ func (c *Client) open(ctx context.Context) (*engineio.Session, error) {
 	c.mu.Lock()
 	c.decoder.Reset()
 	c.mu.Unlock()
-	sess, err := engineio.Dial(ctx, c.url, &engineio.Options{
-		Path:             c.opts.Path,
-		Query:            c.opts.Query,
-		Header:           c.opts.Header,
-		TLSConfig:        c.opts.TLSConfig,
-		HandshakeTimeout: c.opts.HandshakeTimeout,
-		WriteTimeout:     c.opts.WriteTimeout,
-		NetDialContext:   c.opts.NetDialContext,
-		OnMessage:        c.onMessage,
-	})
+	eopts := c.opts.Engine
+	eopts.OnMessage = c.onMessage
+	sess, err := engineio.Dial(ctx, c.url, &eopts)
 	if err != nil {
 		return nil, err
 	}

@@ -333,10 +333,10 @@ func TestAuthRejectedThenAuthFuncRefreshes(t *testing.T) {
 
 func TestHandshakeCarriesHeadersQueryAuth(t *testing.T) {
 	srv := nodeserver.Start(t, nodeserver.Options{})
-	c := newClient(t, srv.URL(), &socketio.Options{
+	c := newClient(t, srv.URL(), &socketio.Options{Engine: engineio.Options{
 		Header: http.Header{"X-Device": {"pi-7"}},
 		Query:  url.Values{"model": {"pi4"}},
-	})
+	}})
 	s := c.Socket("/", &socketio.SocketOptions{Auth: map[string]any{"token": "t0k"}})
 	if err := s.Connect(ctxT(t)); err != nil {
 		t.Fatal(err)
@@ -527,7 +527,7 @@ func TestLinkDropFailsPendingAcks(t *testing.T) {
 	srv := nodeserver.Start(t, nodeserver.Options{})
 	var d dialer
 	reasons := make(chan error, 1)
-	c := newClient(t, srv.URL(), &socketio.Options{NetDialContext: d.dial})
+	c := newClient(t, srv.URL(), &socketio.Options{Engine: engineio.Options{NetDialContext: d.dial}})
 	s := c.Socket("/", &socketio.SocketOptions{OnDisconnect: func(r error) { reasons <- r }})
 	if err := s.Connect(ctxT(t)); err != nil {
 		t.Fatal(err)
@@ -555,7 +555,7 @@ func TestHeartbeatKeepsAliveAndDetectsHalfOpenLink(t *testing.T) {
 	srv := nodeserver.Start(t, nodeserver.Options{PingInterval: interval, PingTimeout: timeout})
 	var d dialer
 	reasons := make(chan error, 1)
-	c := newClient(t, srv.URL(), &socketio.Options{NetDialContext: d.dial})
+	c := newClient(t, srv.URL(), &socketio.Options{Engine: engineio.Options{NetDialContext: d.dial}})
 	s := c.Socket("/", &socketio.SocketOptions{OnDisconnect: func(r error) { reasons <- r }})
 	if err := s.Connect(ctxT(t)); err != nil {
 		t.Fatal(err)

@@ -132,7 +132,7 @@ func TestTLSWithCustomCAAndClientCert(t *testing.T) {
 	addr := tlsProxy(t, ca, fmt.Sprintf("127.0.0.1:%d", srv.Port()))
 	good := &tls.Config{RootCAs: ca.pool, Certificates: []tls.Certificate{ca.issue(t, 3)}}
 	for _, scheme := range []string{"https", "wss"} {
-		c := newClient(t, scheme+"://"+addr, &socketio.Options{TLSConfig: good})
+		c := newClient(t, scheme+"://"+addr, &socketio.Options{Engine: engineio.Options{TLSConfig: good}})
 		s := c.Socket("/", nil)
 		if err := s.Connect(ctxT(t)); err != nil {
 			t.Fatalf("%s: %v", scheme, err)
@@ -145,7 +145,7 @@ func TestTLSWithCustomCAAndClientCert(t *testing.T) {
 		c.Close()
 	}
 	// Without the CA the server certificate is not trusted.
-	c := newClient(t, "https://"+addr, &socketio.Options{TLSConfig: &tls.Config{Certificates: good.Certificates}})
+	c := newClient(t, "https://"+addr, &socketio.Options{Engine: engineio.Options{TLSConfig: &tls.Config{Certificates: good.Certificates}}})
 	err := c.Socket("/", nil).Connect(ctxT(t))
 	var te *engineio.TransportError
 	var unknown x509.UnknownAuthorityError
