@@ -116,8 +116,8 @@ func (f *connFlags) options() (*socketio.Options, *socketio.SocketOptions, error
 	sopts := &socketio.SocketOptions{}
 	if f.auth != "" {
 		var auth map[string]any
-		if err := json.Unmarshal([]byte(f.auth), &auth); err != nil {
-			return nil, nil, fmt.Errorf("%w: --auth: want a JSON object: %v", errUsage, err)
+		if err := json.Unmarshal([]byte(f.auth), &auth); err != nil || auth == nil {
+			return nil, nil, fmt.Errorf("%w: --auth: want a JSON object, got %q", errUsage, f.auth)
 		}
 		sopts.Auth = json.RawMessage(f.auth)
 	}
@@ -152,15 +152,16 @@ func (f *connFlags) tlsConfig() (*tls.Config, error) {
 	return conf, nil
 }
 
-// connect creates a client and connects the namespace socket. prepare, if
-// not nil, registers handlers before the CONNECT goes out.
-func (f *connFlags) connect(ctx context.Context, rawURL string, prepare func(*socketio.SocketOptions), setup func(*socketio.Socket)) (*socketio.Client, *socketio.Socket, error) {
+// connect creates a client and connects the namespace socket. configure,
+// if not nil, adjusts the options, and setup registers handlers, before the
+// CONNECT goes out.
+func (f *connFlags) connect(ctx context.Context, rawURL string, configure func(*socketio.Options, *socketio.SocketOptions), setup func(*socketio.Socket)) (*socketio.Client, *socketio.Socket, error) {
 	opts, sopts, err := f.options()
 	if err != nil {
 		return nil, nil, err
 	}
-	if prepare != nil {
-		prepare(sopts)
+	if configure != nil {
+		configure(opts, sopts)
 	}
 	client, err := socketio.New(rawURL, opts)
 	if err != nil {
@@ -189,15 +190,20 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, errUsage):
 		return exitUsage
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
 	case errors.As(err, &cerr), errors.Is(err, socketio.ErrServerDisconnect):
 		return exitRejected
 	case errors.As(err, &herr) && herr.StatusCode == http.StatusForbidden:
 		return exitRejected
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, socketio.ErrAckTimeout):
+	case errors.Is(err, socketio.ErrAckTimeout):
 		return exitTimeout
 	case errors.As(err, &herr), errors.As(err, &terr), errors.Is(err, socketio.ErrDisconnected),
-		errors.Is(err, engineio.ErrPingTimeout), errors.Is(err, engineio.ErrTransportClosed):
-		return exitUnreachable
+		errors.Is(err, socketio.ErrReconnectFailed), errors.Is(err, engineio.ErrPingTimeout),
+		errors.Is(err, engineio.ErrTransportClosed):
+		return exitUnreachable // also when the connect timed out after failed attempts
+	case errors.Is(err, context.DeadlineExceeded):
+		return exitTimeout
 	default:
 		return exitError
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -30,17 +31,17 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return code
 	}
 	l := &listener{stdout: stdout, stderr: stderr, only: fs.Args()[1:], lost: make(chan error, 1)}
-	client, sock, err := cf.connect(ctx, fs.Arg(0), l.hooks, func(s *socketio.Socket) { s.OnAny(l.print) })
+	client, sock, err := cf.connect(ctx, fs.Arg(0), l.configure, func(s *socketio.Socket) { s.OnAny(l.print) })
 	if err != nil {
 		return fail(stderr, err)
 	}
 	defer client.Close()
 	select {
 	case <-ctx.Done():
-		fmt.Fprintf(stderr, "sioagent: interrupted, disconnecting %s\n", sock.Namespace())
+		l.state(fmt.Sprintf("interrupted, disconnecting %s", sock.Namespace()))
 		return exitOK
 	case err := <-l.lost:
-		return fail(stderr, fmt.Errorf("connection lost: %w", err))
+		return fail(stderr, fmt.Errorf("stopped listening: %w", err))
 	}
 }
 
@@ -50,17 +51,32 @@ type listener struct {
 	stdout io.Writer
 	stderr io.Writer
 	only   []string
-	lost   chan error
+	lost   chan error // why the socket will not reconnect
 }
 
-func (l *listener) hooks(o *socketio.SocketOptions) {
-	o.OnConnect = func() { l.state("connected") }
-	o.OnDisconnect = func(reason error) {
-		l.state("disconnected: " + socketio.Reason(reason))
-		select {
-		case l.lost <- reason:
-		default:
+// configure makes the client report every state change, and the listener
+// stop when the socket will not be reconnected (the server disconnected
+// or refused it, or reconnection gave up). Across ordinary link losses it
+// keeps listening.
+func (l *listener) configure(o *socketio.Options, so *socketio.SocketOptions) {
+	o.OnStatus = func(st socketio.Status) {
+		l.state(st.String())
+		if st.Kind == socketio.StatusReconnectFailed {
+			l.stop(st.Err)
 		}
+	}
+	so.OnDisconnect = func(reason error) {
+		if errors.Is(reason, socketio.ErrServerDisconnect) {
+			l.stop(reason)
+		}
+	}
+	so.OnConnectError = func(err *socketio.ConnectError) { l.stop(err) }
+}
+
+func (l *listener) stop(err error) {
+	select {
+	case l.lost <- err:
+	default:
 	}
 }
 

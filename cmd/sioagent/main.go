@@ -29,6 +29,7 @@ const (
 	exitUnreachable = 3 // the server could not be reached, or the link dropped
 	exitRejected    = 4 // the server refused the namespace or disconnected us
 	exitTimeout     = 5 // the connect or the ack did not complete in time
+	exitInterrupted = 130
 )
 
 const exitCodesHelp = `Exit codes:
@@ -38,6 +39,7 @@ const exitCodesHelp = `Exit codes:
   3  server unreachable, or the connection was lost
   4  rejected by the server (CONNECT_ERROR, auth refused, server disconnect)
   5  timed out (connect or ack)
+  130 interrupted (SIGINT or SIGTERM) before it was done
 `
 
 // command is one subcommand.

@@ -332,6 +332,23 @@ io.on("connection", (socket) => {
   // the Socket.IO encoder: lets tests send malformed packets to the client.
   socket.on("send-raw", (text) => socket.conn.write(String(text)));
 
+  // stream (count, everyMs) -> emits "seq"(0) ... "seq"(count-1), one every
+  // everyMs milliseconds, whether or not the client is connected at that
+  // moment (with RECOVERY=1 the server keeps what a disconnected client
+  // misses and replays it on recovery), then "stream-done"(count).
+  socket.on("stream", (count, everyMs) => {
+    const n = Number.isInteger(count) && count > 0 ? Math.min(count, MAX_BURST) : 0;
+    let i = 0;
+    const timer = setInterval(() => {
+      if (i < n) {
+        io.of("/").to(socket.id).emit("seq", i++);
+        return;
+      }
+      clearInterval(timer);
+      io.of("/").to(socket.id).emit("stream-done", n);
+    }, Math.max(1, Number(everyMs) || 1));
+  });
+
   // doge-all -> broadcasts the binary "doge" event to every client of "/".
   socket.on("doge-all", () => io.of("/").emit("doge", Buffer.from("asdfasdf")));
 

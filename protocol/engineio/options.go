@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,8 +31,19 @@ const (
 	// closeFlushTimeout bounds how long Close waits for queued packets to
 	// be written.
 	closeFlushTimeout = time.Second
-	// maxErrorBody is how much of a refused handshake's body is kept.
+	// maxErrorBody is how much of a refused request's body is kept.
 	maxErrorBody = 512
+)
+
+// Transport names, the values of Options.Transports and of
+// Session.Transport. They are the names the protocol uses in the transport
+// query parameter and in the handshake's upgrades.
+const (
+	// TransportWebSocket is one WebSocket connection per session.
+	TransportWebSocket = "websocket"
+	// TransportPolling is HTTP long-polling: a held GET receives, a POST
+	// sends.
+	TransportPolling = "polling"
 )
 
 // Options configure a session. The zero value is usable; a nil *Options
@@ -54,14 +66,42 @@ type Options struct {
 	WriteTimeout time.Duration
 	// ReadLimit is the largest packet accepted from the server; when zero it
 	// is the server's own maxPayload from the handshake (what the server
-	// accepts, the client accepts).
+	// accepts, the client accepts). A long-polling response may carry many
+	// packets: its body may be 16 times as large, and at least 1 MiB.
 	ReadLimit int64
-	// NetDialContext dials the TCP connection; net.Dialer when nil. Tests use
-	// it to put a fault-injecting proxy in the way.
+	// NetDialContext dials the TCP connections (to the server, or to the
+	// proxy when there is one); net.Dialer when nil. Tests use it to put a
+	// fault-injecting proxy in the way.
 	NetDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Proxy returns the HTTP proxy for a request; http.ProxyFromEnvironment
-	// (HTTPS_PROXY, NO_PROXY...) when nil.
+	// (HTTP_PROXY, HTTPS_PROXY, NO_PROXY) when nil. It applies to both
+	// transports: polling requests go through the proxy, WebSockets tunnel
+	// through it with CONNECT.
 	Proxy func(*http.Request) (*url.URL, error)
+	// Transports lists the transports to open the session with, in order
+	// of preference: TransportWebSocket, TransportPolling or both. Nil or
+	// empty means []string{TransportWebSocket}, the choice for devices.
+	//
+	// The session opens on Transports[0]. If that cannot connect (dial
+	// error, HTTP error, timeout: anything before the server's open
+	// packet), Dial tries the next one, like the reference client's
+	// tryAllTransports. So {"websocket", "polling"} starts on WebSocket and
+	// falls back to polling where WebSockets are blocked. A session that
+	// opened on polling upgrades to WebSocket when "websocket" comes later in
+	// the list, the server offers it and NoUpgrade is false: so
+	// {"polling", "websocket"} is the reference client's default. A
+	// transport that failed to connect is not probed again.
+	Transports []string
+	// NoUpgrade keeps a session on the transport it opened with (the
+	// reference client's upgrade: false).
+	NoUpgrade bool
+	// OnUpgrade, when set, is called once per upgrade attempt of a polling
+	// session: with err nil once the session has switched to transport,
+	// or with the reason the probe failed, in which case the session stays
+	// on polling and keeps working. It runs on a goroutine of the session,
+	// concurrently with OnMessage, never after Close returns, and must
+	// not call Close.
+	OnUpgrade func(transport string, err error)
 	// OnMessage receives every message packet's data, in order, on the
 	// session's reader goroutine: it must not block for long (pings are not
 	// answered meanwhile). The data slice belongs to the callee. A non-nil
@@ -87,7 +127,25 @@ func (o *Options) withDefaults() Options {
 	if c.OnMessage == nil {
 		c.OnMessage = func([]byte, bool) error { return nil }
 	}
+	if len(c.Transports) == 0 {
+		c.Transports = []string{TransportWebSocket}
+	} else {
+		c.Transports = append([]string(nil), c.Transports...) // never alias the caller's slice
+	}
 	return c
+}
+
+// checkTransports reports an unknown or repeated transport name.
+func checkTransports(names []string) error {
+	for i, name := range names {
+		if name != TransportWebSocket && name != TransportPolling {
+			return fmt.Errorf("engineio: unknown transport %q (want %q or %q)", name, TransportWebSocket, TransportPolling)
+		}
+		if slices.Contains(names[:i], name) {
+			return fmt.Errorf("engineio: transport %q listed twice", name)
+		}
+	}
+	return nil
 }
 
 // EndpointURL builds the Engine.IO request URL for rawURL: the scheme is
@@ -136,9 +194,9 @@ func EndpointURL(rawURL, path, transport, sid string, query url.Values) (*url.UR
 
 func schemeFor(transport string, secure bool) string {
 	switch {
-	case transport == "websocket" && secure:
+	case transport == TransportWebSocket && secure:
 		return "wss"
-	case transport == "websocket":
+	case transport == TransportWebSocket:
 		return "ws"
 	case secure:
 		return "https"

@@ -1,7 +1,9 @@
 // Package engineio implements the client side of the Engine.IO v4 protocol:
-// a pure packet codec (this file and payload.go) and one client session over
-// WebSocket (session.go). It never reconnects; that is the job of the layer
-// above (package socketio).
+// a pure packet codec (this file and payload.go) and one client session
+// (session.go) over WebSocket (websocket.go) or HTTP long-polling
+// (polling.go), with the upgrade from polling to WebSocket (upgrade.go).
+// It never reconnects; that is the job of the layer above (package
+// socketio).
 package engineio
 
 import (

@@ -42,21 +42,32 @@ func PayloadSize(p Packet) int {
 }
 
 // DecodePayload splits a long-polling payload into packets. Binary records
-// are decoded from base64 into fresh slices; text packets alias body.
+// are decoded from base64 into fresh slices; text packets alias body, with
+// their capacity capped so that appending to one never overwrites the next.
 func DecodePayload(body []byte) ([]Packet, error) {
 	if len(body) == 0 {
 		return nil, fmt.Errorf("%w: empty payload", ErrInvalidPacket)
 	}
 	n := bytes.Count(body, []byte{RecordSeparator}) + 1
-	packets := make([]Packet, 0, n)
+	packets, err := appendPayload(make([]Packet, 0, n), body)
+	if err != nil {
+		return nil, err
+	}
+	return packets, nil
+}
+
+// appendPayload decodes a non-empty long-polling payload and appends its
+// packets to dst. On error dst may hold some of the packets.
+func appendPayload(dst []Packet, body []byte) ([]Packet, error) {
 	for rec := range bytes.SplitSeq(body, []byte{RecordSeparator}) {
 		p, err := decodeRecord(rec)
 		if err != nil {
-			return nil, err
+			return dst, err
 		}
-		packets = append(packets, p)
+		p.Data = p.Data[:len(p.Data):len(p.Data)]
+		dst = append(dst, p)
 	}
-	return packets, nil
+	return dst, nil
 }
 
 func decodeRecord(rec []byte) (Packet, error) {

@@ -1,35 +1,60 @@
 package engineio
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
-// Session is one Engine.IO v4 session over a WebSocket. It owns one reader
-// goroutine (which answers pings and hands messages to Options.OnMessage)
-// and one writer goroutine (the only one that writes to the connection).
-// A Session never reconnects: when it ends, Done is closed and Err says why.
+// Session is one Engine.IO v4 client session, over a WebSocket or HTTP
+// long-polling, possibly upgraded from polling to WebSocket (see
+// Options.Transports).
+//
+// A session runs two goroutines whatever its transport: a reader, which
+// handles what the server sends (it answers pings and hands messages to
+// Options.OnMessage), and a writer, the only one that writes to the
+// transport. On long-polling the reader is the GET loop and the writer the
+// POST loop, so at most one GET and one POST are in flight. A polling
+// session that may upgrade runs a third goroutine while it probes the
+// WebSocket. A Session never reconnects: when it ends, Done is closed and
+// Err says why.
 type Session struct {
 	opts      Options
-	conn      *websocket.Conn
+	rawURL    string
 	handshake Handshake
 	start     time.Time // monotonic base for the ping deadline
 	// pingDeadline is the time since start after which the link counts as
 	// dead: pingInterval + pingTimeout after the last ping.
 	pingDeadline atomic.Int64
 
+	// jar keeps cookies (sticky-session cookies of a load balancer) for
+	// every request of the session, so that an upgrade reaches the same
+	// server as the polling requests.
+	jar http.CookieJar
+	// httpc sends the long-polling requests; nil when polling is not in
+	// Options.Transports.
+	httpc *http.Client
+	// ctx ends with the session: it aborts a probe dial and polling
+	// requests.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	sendq chan outgoing
 	pongq chan struct{}
+	// up coordinates the upgrade; nil when the session does not try one.
+	up *handover
+
+	polling atomic.Bool // the current transport is long-polling
+	closing atomic.Bool // Close was called: the session ends with ErrClosed
+
+	mu         sync.Mutex
+	transports []transport // to close when the session ends
 
 	done     chan struct{}
 	doneOnce sync.Once
@@ -37,101 +62,99 @@ type Session struct {
 	wg       sync.WaitGroup
 }
 
-// outgoing is one item of the send queue: packets written together, or a
-// flush marker closed once everything queued before it is written.
-type outgoing struct {
-	packets []Packet
-	flushed chan struct{}
-}
-
-// Dial opens a WebSocket-only Engine.IO session to rawURL (http, https, ws or
-// wss) and waits for the server's open packet. The context bounds the dial
-// and the handshake only; end the session with Close.
+// Dial opens an Engine.IO session to rawURL (http, https, ws or wss) with
+// the first transport of Options.Transports that connects, and waits for
+// the server's open packet. Each transport tried gets its own
+// Options.HandshakeTimeout; the context bounds the whole of Dial. End the
+// session with Close.
+//
+// When every transport fails, the error is the one of the only transport
+// tried, or all of them joined (errors.Is and errors.As see each).
 func Dial(ctx context.Context, rawURL string, opts *Options) (*Session, error) {
 	o := opts.withDefaults()
-	u, err := EndpointURL(rawURL, o.Path, "websocket", "", o.Query)
-	if err != nil {
+	if err := checkTransports(o.Transports); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.HandshakeTimeout)
-	defer cancel()
-	d := websocket.Dialer{
-		Proxy:            o.Proxy,
-		TLSClientConfig:  o.TLSConfig,
-		HandshakeTimeout: o.HandshakeTimeout,
-		NetDialContext:   o.NetDialContext,
+	if _, err := EndpointURL(rawURL, o.Path, o.Transports[0], "", o.Query); err != nil {
+		return nil, err
 	}
-	conn, resp, err := d.DialContext(ctx, u.String(), o.Header)
-	if err != nil {
-		return nil, dialError(err, resp)
+	s := newSession(rawURL, o)
+	var errs []error
+	for i, name := range o.Transports {
+		op, err := s.open(ctx, name)
+		if err == nil {
+			s.run(op, o.Transports[i+1:])
+			return s, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		if ctx.Err() != nil {
+			break
+		}
 	}
+	s.cancel()
+	s.release()
+	if len(errs) == 1 {
+		return nil, errors.Unwrap(errs[0])
+	}
+	return nil, errors.Join(errs...)
+}
+
+func newSession(rawURL string, o Options) *Session {
+	jar, _ := cookiejar.New(nil) // never fails without options
 	s := &Session{
-		opts:  o,
-		conn:  conn,
-		start: time.Now(),
-		sendq: make(chan outgoing, sendQueueLen),
-		pongq: make(chan struct{}, 1),
-		done:  make(chan struct{}),
+		opts:   o,
+		rawURL: rawURL,
+		start:  time.Now(),
+		jar:    jar,
+		sendq:  make(chan outgoing, sendQueueLen),
+		pongq:  make(chan struct{}, 1),
+		done:   make(chan struct{}),
 	}
-	if err := s.readHandshake(ctx); err != nil {
-		conn.Close()
-		return nil, err
+	if slices.Contains(o.Transports, TransportPolling) {
+		s.httpc = newHTTPClient(&o, jar)
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+// run starts the session on an opened transport; later lists the
+// transports after it in Options.Transports, the upgrade candidates.
+func (s *Session) run(op opened, later []string) {
+	s.handshake = op.handshake
+	s.armHeartbeat()
+	s.polling.Store(op.t.name() == TransportPolling)
+	s.transports = []transport{op.t}
+	if s.shouldUpgrade(op.t, later) {
+		s.up = newHandover(op.t)
 	}
 	s.wg.Add(2)
-	go s.readLoop()
-	go s.writeLoop()
-	return s, nil
+	go s.readLoop(op.t, op.rest)
+	go s.writeLoop(op.t)
+	if s.up != nil {
+		s.wg.Add(1)
+		go s.upgrade()
+	}
 }
 
-func dialError(err error, resp *http.Response) error {
-	if errors.Is(err, websocket.ErrBadHandshake) && resp != nil {
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return &HandshakeError{StatusCode: resp.StatusCode, Body: string(bytes.TrimSpace(body))}
-	}
-	return &TransportError{Op: "dial", Err: err}
-}
-
-// readHandshake reads the open packet and arms the heartbeat deadline.
-func (s *Session) readHandshake(ctx context.Context) error {
-	deadline, _ := ctx.Deadline()
-	s.conn.SetReadDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { s.conn.SetReadDeadline(time.Now()) })
-	defer stop()
-	typ, frame, err := s.conn.ReadMessage()
-	if err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return &TransportError{Op: "handshake", Err: err}
-	}
-	if typ != websocket.TextMessage {
-		return fmt.Errorf("%w: expected open packet, got a binary frame", ErrInvalidPacket)
-	}
-	p, err := DecodeText(frame)
-	if err != nil {
-		return err
-	}
-	if p.Type != Open {
-		return fmt.Errorf("%w: expected open packet, got %s", ErrInvalidPacket, p.Type)
-	}
-	if s.handshake, err = ParseHandshake(p.Data); err != nil {
-		return err
-	}
-	if s.handshake.MaxPayload == 0 {
-		s.handshake.MaxPayload = DefaultMaxPayload
-	}
-	limit := s.opts.ReadLimit
-	if limit <= 0 {
-		limit = s.handshake.MaxPayload
-	}
-	s.conn.SetReadLimit(limit)
-	s.armHeartbeat()
-	return nil
+// shouldUpgrade reports whether a session opened on t probes a WebSocket.
+func (s *Session) shouldUpgrade(t transport, later []string) bool {
+	return t.name() == TransportPolling && !s.opts.NoUpgrade &&
+		slices.Contains(later, TransportWebSocket) &&
+		slices.Contains(s.handshake.Upgrades, TransportWebSocket)
 }
 
 // Handshake returns the server's open packet.
 func (s *Session) Handshake() Handshake { return s.handshake }
+
+// Transport returns the name of the transport in use: TransportWebSocket or
+// TransportPolling. It changes from polling to websocket when the session
+// upgrades; inside OnMessage it names the transport the message came on.
+func (s *Session) Transport() string {
+	if s.polling.Load() {
+		return TransportPolling
+	}
+	return TransportWebSocket
+}
 
 // heartbeatWindow is how long the link may stay silent: pingInterval +
 // pingTimeout.
@@ -141,9 +164,12 @@ func (s *Session) heartbeatWindow() time.Duration {
 
 // armHeartbeat moves the ping deadline to a full window from now.
 func (s *Session) armHeartbeat() {
-	w := s.heartbeatWindow()
-	s.pingDeadline.Store(int64(time.Since(s.start) + w))
-	s.conn.SetReadDeadline(time.Now().Add(w))
+	s.pingDeadline.Store(int64(time.Since(s.start) + s.heartbeatWindow()))
+}
+
+// deadline returns the ping deadline as a time.
+func (s *Session) deadline() time.Time {
+	return s.start.Add(time.Duration(s.pingDeadline.Load()))
 }
 
 // pingExpired reports whether the ping deadline has passed, which catches a
@@ -153,13 +179,17 @@ func (s *Session) pingExpired() bool {
 }
 
 // Send queues packets to be written together, in order, with nothing
-// interleaved (a binary event and its attachments). It blocks only while
-// the send queue is full, until ctx ends or the session does.
+// interleaved (a binary event and its attachments; on long-polling only a
+// pong may come between them when they span two POST bodies). It blocks
+// only while the send queue is full, until ctx ends or the session does.
+//
+// A packet larger than the server's maxPayload fails with
+// ErrPayloadTooLarge and nothing is queued. On long-polling binary data
+// counts as its base64 encoding, 4/3 of its size. The packets' data is
+// read when it is written: the caller must not modify it after Send.
 func (s *Session) Send(ctx context.Context, packets ...Packet) error {
-	for _, p := range packets {
-		if int64(len(p.Data))+1 > s.handshake.MaxPayload {
-			return fmt.Errorf("%w (%d bytes, limit %d)", ErrPayloadTooLarge, len(p.Data)+1, s.handshake.MaxPayload)
-		}
+	if err := s.checkSize(packets); err != nil {
+		return err
 	}
 	if s.pingExpired() {
 		s.end(ErrPingTimeout)
@@ -179,12 +209,27 @@ func (s *Session) Send(ctx context.Context, packets ...Packet) error {
 	}
 }
 
+// checkSize fails for a packet the current transport cannot carry.
+func (s *Session) checkSize(packets []Packet) error {
+	polling := s.polling.Load()
+	for _, p := range packets {
+		size := int64(len(p.Data)) + 1
+		if polling && p.Binary {
+			size = int64(PayloadSize(p)) - 1
+		}
+		if size > s.handshake.MaxPayload {
+			return fmt.Errorf("%w (%d bytes, limit %d)", ErrPayloadTooLarge, size, s.handshake.MaxPayload)
+		}
+	}
+	return nil
+}
+
 // Done is closed when the session has ended.
 func (s *Session) Done() <-chan struct{} { return s.done }
 
 // Err returns why the session ended (ErrClosed, ErrPingTimeout,
-// ErrTransportClosed, a *TransportError or the error OnMessage returned), or
-// nil while it is open.
+// ErrTransportClosed, ErrSessionUnknown, a *TransportError or the error
+// OnMessage returned), or nil while it is open.
 func (s *Session) Err() error {
 	select {
 	case <-s.done:
@@ -195,86 +240,129 @@ func (s *Session) Err() error {
 }
 
 // Close ends the session and waits for its goroutines to exit. Packets
-// already queued by Send are written first, for at most closeFlushTimeout.
-// It is idempotent and safe to call from any goroutine except inside
-// OnMessage (return an error from OnMessage instead).
+// already queued by Send are written first, then the server is told
+// (a close packet on long-polling, a close frame on WebSocket), for at most
+// closeFlushTimeout in all. It is idempotent and safe to call from any
+// goroutine except inside OnMessage (return an error from OnMessage
+// instead) and OnUpgrade.
 func (s *Session) Close() error {
-	s.flush(closeFlushTimeout)
+	s.closing.Store(true)
+	s.sayGoodbye(closeFlushTimeout)
 	s.end(ErrClosed)
 	s.wg.Wait()
+	s.release()
 	return nil
 }
 
-// flush waits until the writer has written everything queued so far, the
-// session ends, or timeout passes.
-func (s *Session) flush(timeout time.Duration) {
+// sayGoodbye queues a goodbye and waits until the writer has written
+// everything queued before it and said goodbye, the session ends, or
+// timeout passes.
+func (s *Session) sayGoodbye(timeout time.Duration) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
-	flushed := make(chan struct{})
+	said := make(chan struct{})
 	select {
-	case s.sendq <- outgoing{flushed: flushed}:
+	case s.sendq <- outgoing{goodbye: said}:
 	case <-s.done:
 		return
 	case <-t.C:
 		return
 	}
 	select {
-	case <-flushed:
+	case <-said:
 	case <-s.done:
 	case <-t.C:
 	}
 }
 
-// end records the first reason the session ended and tears down the
-// connection, which unblocks the reader and the writer.
+// end records the first reason the session ended (ErrClosed once Close was
+// called) and tears down every transport, which unblocks the goroutines.
 func (s *Session) end(err error) {
 	s.doneOnce.Do(func() {
-		s.err = err
-		close(s.done)
-		if errors.Is(err, ErrClosed) {
-			msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-			s.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		if s.closing.Load() {
+			err = ErrClosed
 		}
-		s.conn.Close()
+		s.err = err
+		s.mu.Lock()
+		close(s.done)
+		ts := s.transports
+		s.transports = nil
+		s.mu.Unlock()
+		s.cancel()
+		for _, t := range ts {
+			t.close()
+		}
 	})
 }
 
-func (s *Session) readLoop() {
+// track registers t to be closed when the session ends. It reports false,
+// and closes t, if the session has already ended.
+func (s *Session) track(t transport) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.done:
+		t.close()
+		return false
+	default:
+		s.transports = append(s.transports, t)
+		return true
+	}
+}
+
+// untrack closes t and forgets it.
+func (s *Session) untrack(t transport) {
+	s.mu.Lock()
+	s.transports = slices.DeleteFunc(s.transports, func(x transport) bool { return x == t })
+	s.mu.Unlock()
+	t.close()
+}
+
+// release closes idle HTTP connections once no request can start any more.
+func (s *Session) release() {
+	if s.httpc != nil {
+		s.httpc.CloseIdleConnections()
+	}
+}
+
+// readLoop handles the packets that came with the open packet, then
+// everything the server sends, until the session ends. On a polling session
+// that upgrades it pauses after a GET and goes on reading the WebSocket.
+func (s *Session) readLoop(t transport, packets []Packet) {
 	defer s.wg.Done()
+	up := s.up
 	for {
-		typ, frame, err := s.conn.ReadMessage()
-		if err != nil {
-			s.end(s.readError(err))
+		if err := s.handlePackets(packets); err != nil {
+			s.end(err)
 			return
 		}
-		if err := s.handleFrame(typ, frame); err != nil {
+		clear(packets) // let the handled data go
+		if up != nil && up.pauseRequested() {
+			if t = up.pauseReader(s.done); t == nil {
+				return
+			}
+			up = nil
+		}
+		var err error
+		if packets, err = t.read(packets[:0], s.deadline()); err != nil {
 			s.end(err)
 			return
 		}
 	}
 }
 
-// readError maps a read failure to the reason the session ended.
-func (s *Session) readError(err error) error {
-	var ne net.Error
-	switch {
-	case errors.As(err, &ne) && ne.Timeout():
-		return ErrPingTimeout
-	case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return ErrTransportClosed
-	default:
-		return &TransportError{Op: "read", Err: err}
+func (s *Session) handlePackets(packets []Packet) error {
+	for _, p := range packets {
+		if err := s.handlePacket(p); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
-func (s *Session) handleFrame(typ int, frame []byte) error {
-	if typ == websocket.BinaryMessage {
-		return s.opts.OnMessage(frame, true)
-	}
-	p, err := DecodeText(frame)
-	if err != nil {
-		return err
+func (s *Session) handlePacket(p Packet) error {
+	if p.Binary {
+		return s.opts.OnMessage(p.Data, true)
 	}
 	switch p.Type {
 	case Ping:
@@ -292,41 +380,4 @@ func (s *Session) handleFrame(typ int, frame []byte) error {
 		return fmt.Errorf("%w: unexpected %s packet", ErrInvalidPacket, p.Type)
 	}
 	return nil
-}
-
-func (s *Session) writeLoop() {
-	defer s.wg.Done()
-	var buf []byte
-	for {
-		var err error
-		select {
-		case <-s.done:
-			return
-		case <-s.pongq:
-			buf, err = s.write(buf, Packet{Type: Pong})
-		case o := <-s.sendq:
-			for _, p := range o.packets {
-				if buf, err = s.write(buf, p); err != nil {
-					break
-				}
-			}
-			if o.flushed != nil {
-				close(o.flushed)
-			}
-		}
-		if err != nil {
-			s.end(&TransportError{Op: "write", Err: err})
-			return
-		}
-	}
-}
-
-// write writes one packet as one WebSocket frame, reusing buf for text.
-func (s *Session) write(buf []byte, p Packet) ([]byte, error) {
-	s.conn.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
-	if p.Binary {
-		return buf, s.conn.WriteMessage(websocket.BinaryMessage, p.Data)
-	}
-	buf = EncodeText(buf[:0], p)
-	return buf, s.conn.WriteMessage(websocket.TextMessage, buf)
 }

@@ -2,8 +2,6 @@ package socketio
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/url"
 	"sync"
@@ -15,56 +13,97 @@ import (
 // Options configure a Client. A nil *Options means the zero value, which is
 // usable; New never modifies the caller's Options.
 type Options struct {
-	// Engine configures the Engine.IO sessions: path, query, headers, TLS,
-	// timeouts, dialer and proxy. Its OnMessage field is the client's own
-	// and is ignored. Never put secrets in the query: use SocketOptions.Auth.
+	// Engine configures the Engine.IO sessions: transports, path, query,
+	// headers, TLS, timeouts, dialer and proxy. Its OnMessage field is the
+	// client's own and is ignored. Never put secrets in the query: use
+	// SocketOptions.Auth.
 	Engine engineio.Options
 	// MaxAttachments is the most binary attachments accepted in one incoming
 	// packet; DefaultMaxAttachments when zero.
 	MaxAttachments int
+
+	// NoReconnect turns automatic reconnection off: a failed or lost
+	// connection then leaves every socket disconnected.
+	NoReconnect bool
+	// ReconnectDelay is the first reconnection delay;
+	// DefaultReconnectDelay when zero. Each attempt doubles it.
+	ReconnectDelay time.Duration
+	// ReconnectDelayMax caps the delay; DefaultReconnectDelayMax when zero.
+	ReconnectDelayMax time.Duration
+	// RandomizationFactor spreads each delay by up to ± this fraction;
+	// DefaultRandomizationFactor when zero, no jitter when negative or
+	// above 1 (as in the reference client).
+	RandomizationFactor float64
+	// ReconnectAttempts is how many attempts in a row may fail before the
+	// client gives up (StatusReconnectFailed) and disconnects its sockets;
+	// unlimited when zero.
+	ReconnectAttempts int
+	// StableAfter is how long a connection must have stayed up for the next
+	// reconnection to start again from ReconnectDelay; DefaultStableAfter
+	// when zero. A connection that drops sooner keeps backing off.
+	StableAfter time.Duration
+
+	// OnStatus receives the lifecycle of the client and its sockets (see
+	// Status), on the dispatcher goroutine, in order with event handlers.
+	OnStatus func(Status)
 	// Logger receives debug and warning records; none when nil. Secrets
 	// (auth payloads) are never logged.
 	Logger *slog.Logger
 }
 
 // Client is a connection to one Socket.IO server: one Engine.IO session
-// multiplexing any number of namespace Sockets (the reference client's
-// Manager). Create it with New, get sockets with Socket, and always end it
-// with Close, which stops its goroutines.
+// multiplexing any number of namespace Sockets, reconnected with backoff
+// when it drops (the reference client's Manager). Create it with New, get
+// sockets with Socket, and always end it with Close, which stops its
+// goroutines.
 type Client struct {
-	url  string
-	opts Options
-	log  *slog.Logger
-	disp *dispatcher
-
-	openMu sync.Mutex // serialises opening the session
+	url     string
+	opts    Options
+	log     *slog.Logger
+	disp    *dispatcher
+	backoff *backoff
 
 	mu      sync.Mutex
 	sess    *engineio.Session
 	sockets map[string]*Socket
 	decoder Decoder
+	lastErr error // why the last connection attempt failed
 	closed  bool
-	closing chan struct{}
-	wg      sync.WaitGroup // the session watcher
+
+	wake   chan struct{}      // a socket wants to connect
+	cancel context.CancelFunc // ends the manager's context: Close
+	done   chan struct{}      // closed when the manager has exited
 }
 
 // New returns a client for the server at rawURL (http, https, ws or wss).
 // It does no I/O: the connection opens with the first Socket.Connect. The
 // URL's path, if any, is the default namespace for Socket("").
 func New(rawURL string, opts *Options) (*Client, error) {
-	if _, err := engineio.EndpointURL(rawURL, "", "websocket", "", nil); err != nil {
+	if _, err := engineio.EndpointURL(rawURL, "", engineio.TransportWebSocket, "", nil); err != nil {
 		return nil, err
 	}
-	c := &Client{url: rawURL, closing: make(chan struct{}), sockets: make(map[string]*Socket)}
+	c := &Client{
+		url:     rawURL,
+		sockets: make(map[string]*Socket),
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}
 	if opts != nil {
 		c.opts = *opts
+	}
+	if c.opts.StableAfter <= 0 {
+		c.opts.StableAfter = DefaultStableAfter
 	}
 	c.log = c.opts.Logger
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	c.backoff = newBackoff(&c.opts)
 	c.decoder.MaxAttachments = c.opts.MaxAttachments
 	c.disp = newDispatcher()
+	var ctx context.Context
+	ctx, c.cancel = context.WithCancel(context.Background())
+	go c.run(ctx)
 	return c, nil
 }
 
@@ -108,77 +147,45 @@ func (c *Client) Handshake() (engineio.Handshake, bool) {
 	return c.sess.Handshake(), true
 }
 
-// session returns the open session, opening one if needed.
-func (c *Client) session(ctx context.Context) (*engineio.Session, error) {
-	c.openMu.Lock()
-	defer c.openMu.Unlock()
+// Transport returns the transport of the open session ("websocket" or
+// "polling"), or "" when none is open.
+func (c *Client) Transport() string {
 	c.mu.Lock()
-	sess, closed := c.sess, c.closed
-	c.mu.Unlock()
-	switch {
-	case closed:
-		return nil, ErrClosed
-	case sess != nil && sess.Err() == nil:
-		return sess, nil
+	defer c.mu.Unlock()
+	if c.sess == nil {
+		return ""
 	}
-	if sess != nil {
-		c.wg.Wait() // the watcher of the old session has finished its cleanup
-	}
-	return c.open(ctx)
+	return c.sess.Transport()
 }
 
-func (c *Client) open(ctx context.Context) (*engineio.Session, error) {
-	c.mu.Lock()
-	c.decoder.Reset()
-	c.mu.Unlock()
-	eopts := c.opts.Engine
-	eopts.OnMessage = c.onMessage
-	sess, err := engineio.Dial(ctx, c.url, &eopts)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		sess.Close()
-		return nil, ErrClosed
-	}
-	c.sess = sess
-	c.wg.Add(1)
-	c.mu.Unlock()
-	c.log.Debug("socketio: session open", "sid", sess.Handshake().SID)
-	go c.watch(sess)
-	return sess, nil
-}
-
-// watch waits for the session to end and disconnects every socket with the
-// session's reason.
-func (c *Client) watch(sess *engineio.Session) {
-	defer c.wg.Done()
+// notify wakes the manager because a socket wants to connect.
+func (c *Client) notify() {
 	select {
-	case <-sess.Done():
-	case <-c.closing:
-	}
-	sess.Close() // flushes when closing; otherwise waits for the reader and writer to exit
-	reason := sess.Err()
-	c.log.Debug("socketio: session ended", "reason", Reason(reason))
-	c.mu.Lock()
-	if c.sess == sess {
-		c.sess = nil
-	}
-	sockets := c.socketList()
-	c.mu.Unlock()
-	for _, s := range sockets {
-		s.onClose(sess, reason)
+	case c.wake <- struct{}{}:
+	default:
 	}
 }
 
+// status queues a lifecycle notification for OnStatus.
+func (c *Client) status(st Status) {
+	if c.opts.OnStatus != nil {
+		c.disp.push(func() { c.opts.OnStatus(st) }, true)
+	}
+}
+
+// socketList returns the sockets; c.mu must be held.
 func (c *Client) socketList() []*Socket {
 	list := make([]*Socket, 0, len(c.sockets))
 	for _, s := range c.sockets {
 		list = append(list, s)
 	}
 	return list
+}
+
+func (c *Client) allSockets() []*Socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.socketList()
 }
 
 // onMessage runs on the session's reader goroutine: it decodes and routes
@@ -225,11 +232,13 @@ func send(ctx context.Context, sess *engineio.Session, p *Packet) error {
 // closeTimeout bounds the DISCONNECT packet Socket.Disconnect sends.
 const closeTimeout = time.Second
 
-// Close closes the Engine.IO session after writing what was already queued
-// (for at most a second), disconnects every socket, runs the pending
+// Close stops reconnecting (at once, also in the middle of a backoff
+// delay), closes the Engine.IO session after writing what was already
+// queued (for at most a second), disconnects every socket, runs the pending
 // lifecycle callbacks and waits for every goroutine of the client to exit.
-// Pending acks fail with ErrDisconnected. It is idempotent. Do not call it
-// from a handler, which would wait for itself; call Socket.Disconnect there.
+// Pending acks and buffered emits fail with ErrDisconnected. It is
+// idempotent. Do not call it from a handler, which would wait for itself;
+// call Socket.Disconnect there.
 //
 // Close sends no DISCONNECT packets: the server sees "transport close". The
 // Node server ignores events it has not dispatched yet once it has
@@ -237,32 +246,38 @@ const closeTimeout = time.Second
 // lost, while a transport close lets it handle them first.
 func (c *Client) Close() error {
 	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		c.wg.Wait()
-		return nil
-	}
+	already := c.closed
 	c.closed = true
-	sockets := c.socketList()
 	c.mu.Unlock()
-	close(c.closing)
-	c.wg.Wait()
-	for _, s := range sockets {
-		s.setDisconnected(nil, ErrClientDisconnect)
+	c.cancel()
+	<-c.done
+	if !already {
+		for _, s := range c.allSockets() {
+			s.deactivate(ErrClientDisconnect)
+		}
+		c.disp.stop()
 	}
-	c.disp.stop()
 	return nil
 }
 
 // errIfClosed returns ErrClosed after Close.
 func (c *Client) errIfClosed() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
+	if c.closedNow() {
 		return ErrClosed
 	}
 	return nil
 }
 
-var _ = errors.Is
-var _ = fmt.Sprintf
+// closedNow reports whether Close has been called.
+func (c *Client) closedNow() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// lastError returns why the last connection attempt failed, or nil.
+func (c *Client) lastError() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastErr
+}

@@ -2,83 +2,181 @@ package socketio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/sioagent/sioagent/protocol/engineio"
 )
 
+// outgoing is one emit: its packet and, when an ack is wanted, where the
+// reply goes. It may wait in the send buffer while the socket reconnects.
+type outgoing struct {
+	p   *Packet
+	ack chan ackResult // nil without ack; buffered, receives once
+}
+
+// fail delivers err to a waiting EmitWithAck.
+func (o *outgoing) fail(err error) {
+	if o.ack != nil {
+		o.ack <- ackResult{err: err}
+	}
+}
+
 // Emit sends an event without asking for an ack. Arguments are marshalled
 // as JSON; []byte values anywhere in them travel as binary attachments. It
-// returns once the packet is queued for the writer; ctx bounds only that
-// wait. Delivery is at most once: the packet is lost if the link drops.
+// returns once the packet is queued for the writer, or put in the send
+// buffer while the socket reconnects; ctx bounds only that wait. Delivery
+// is at most once: a packet written just before the link drops is lost.
 func (s *Socket) Emit(ctx context.Context, event string, args ...any) error {
 	p, err := eventPacket(s.namespace, event, args)
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	sess, st := s.sess, s.state
-	s.mu.Unlock()
-	if st != stateConnected {
-		return s.notConnected()
+	return s.write(ctx, &outgoing{p: p}, true)
+}
+
+// EmitVolatile sends an event only if the socket is connected at this
+// moment, and otherwise drops it without error, like the reference
+// client's volatile flag: for readings that are worthless when late.
+func (s *Socket) EmitVolatile(ctx context.Context, event string, args ...any) error {
+	p, err := eventPacket(s.namespace, event, args)
+	if err != nil {
+		return err
 	}
-	return send(ctx, sess, p)
+	err = s.write(ctx, &outgoing{p: p}, false)
+	if errors.Is(err, ErrNotConnected) {
+		return nil
+	}
+	return err
 }
 
 // EmitWithAck sends an event and waits for the server's acknowledgement,
-// returning its arguments. The wait ends with ctx: the error then matches
-// both ErrAckTimeout and the context's error, and a reply that arrives later
-// is ignored. If the socket disconnects first, the error matches
-// ErrDisconnected.
+// returning its arguments. The wait ends with ctx, or after
+// SocketOptions.AckTimeout when set: the error then matches ErrAckTimeout
+// (and the context's error), and a reply that arrives later is ignored. If
+// the socket disconnects first, the error matches ErrDisconnected. With
+// SocketOptions.Retries, the event is sent again after a timeout or a
+// disconnection (with a new ack id) until an ack arrives, the retries run
+// out or ctx ends.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
 	p, err := eventPacket(s.namespace, event, args)
 	if err != nil {
 		return Args{}, err
 	}
-	ch := make(chan ackResult, 1)
-	s.mu.Lock()
-	if s.state != stateConnected {
-		s.mu.Unlock()
-		return Args{}, s.notConnected()
+	for attempt := 0; ; attempt++ {
+		reply, err := s.emitOnce(ctx, p)
+		if err == nil || ctx.Err() != nil || attempt >= s.opts.Retries || !retryable(err) {
+			return reply, err
+		}
+		s.c.log.Debug("socketio: retrying emit", "event", event, "attempt", attempt+1, "err", err)
 	}
-	sess := s.sess
-	p.ID, p.HasID = s.nextID, true
-	s.nextID++
-	s.pending[p.ID] = ch
-	s.mu.Unlock()
-	if err := send(ctx, sess, p); err != nil {
-		s.forget(p.ID)
-		return Args{}, sendError(err, ctx)
+}
+
+// retryable reports whether sending again may help.
+func retryable(err error) bool {
+	return errors.Is(err, ErrAckTimeout) || errors.Is(err, ErrDisconnected)
+}
+
+// emitOnce sends p once with a fresh ack id and waits for the reply.
+func (s *Socket) emitOnce(ctx context.Context, p *Packet) (Args, error) {
+	if s.opts.AckTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.opts.AckTimeout)
+		defer cancel()
+	}
+	o := &outgoing{p: p, ack: make(chan ackResult, 1)}
+	if err := s.write(ctx, o, true); err != nil {
+		if ctx.Err() != nil {
+			return Args{}, fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err())
+		}
+		return Args{}, err
 	}
 	select {
-	case r := <-ch:
+	case r := <-o.ack:
 		return r.args, r.err
 	case <-ctx.Done():
-		s.forget(p.ID)
+		s.cancel(o)
 		return Args{}, fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err())
 	}
 }
 
-// sendError maps a failed send to the errors EmitWithAck documents.
-func sendError(err error, ctx context.Context) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err())
-	}
-	return fmt.Errorf("%w: %w", ErrDisconnected, err)
-}
-
-func (s *Socket) forget(id uint64) {
+// write sends o now if the socket is connected, puts it in the send buffer
+// if the socket is reconnecting (when buffer is true and buffering is on),
+// and fails otherwise.
+func (s *Socket) write(ctx context.Context, o *outgoing, buffer bool) error {
 	s.mu.Lock()
-	delete(s.pending, id)
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	switch {
+	case s.state == stateConnected:
+		return s.sendLocked(ctx, o)
+	case s.active && buffer && s.opts.SendBuffer > 0:
+		if len(s.sendBuf) >= s.opts.SendBuffer {
+			return fmt.Errorf("%w (%d emits wait for namespace %s)", ErrSendBufferFull, len(s.sendBuf), s.namespace)
+		}
+		s.sendBuf = append(s.sendBuf, o)
+		return nil
+	case s.c.closedNow():
+		return ErrClosed
+	default:
+		return fmt.Errorf("%w: namespace %s", ErrNotConnected, s.namespace)
+	}
 }
 
-func (s *Socket) notConnected() error {
-	if err := s.c.errIfClosed(); err != nil {
-		return err
+// sendLocked queues o on the session the socket is connected on; s.mu must
+// be held (see Socket.mu).
+func (s *Socket) sendLocked(ctx context.Context, o *outgoing) error {
+	s.register(o)
+	err := send(ctx, s.sess, o.p)
+	switch {
+	case err == nil:
+		return nil
+	case o.ack != nil && o.p.HasID:
+		delete(s.pending, o.p.ID)
 	}
-	return fmt.Errorf("%w: namespace %s", ErrNotConnected, s.namespace)
+	switch {
+	case errors.Is(err, engineio.ErrPayloadTooLarge):
+		return err // sending again cannot help
+	case ctx.Err() != nil:
+		return ctx.Err()
+	default:
+		return fmt.Errorf("%w: %w", ErrDisconnected, err)
+	}
+}
+
+// register gives o a fresh ack id when it wants an ack; s.mu must be held.
+func (s *Socket) register(o *outgoing) {
+	if o.ack == nil {
+		return
+	}
+	o.p.ID, o.p.HasID = s.nextID, true
+	s.nextID++
+	s.pending[o.p.ID] = o.ack
+}
+
+// forget drops the pending ack of o (it timed out or was not sent).
+func (s *Socket) forget(o *outgoing) {
+	if o.ack == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o.p.HasID && s.pending[o.p.ID] == o.ack {
+		delete(s.pending, o.p.ID)
+	}
+}
+
+// cancel withdraws o after its wait ended: from the send buffer if it is
+// still there, otherwise from the pending acks.
+func (s *Socket) cancel(o *outgoing) {
+	s.mu.Lock()
+	if i := slices.Index(s.sendBuf, o); i >= 0 {
+		s.sendBuf = slices.Delete(s.sendBuf, i, i+1)
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	s.forget(o)
 }
 
 // eventPacket builds an EVENT or BINARY_EVENT packet.
@@ -103,128 +201,6 @@ func eventPacket(namespace, event string, args []any) (*Packet, error) {
 	return p, nil
 }
 
-// onPacket handles one packet for this namespace, on the session's reader
-// goroutine. It never blocks on user code.
-func (s *Socket) onPacket(p *Packet) error {
-	switch p.Type {
-	case PacketConnect:
-		s.onConnect(p)
-	case PacketConnectError:
-		s.onConnectError(p)
-	case PacketDisconnect:
-		s.setDisconnected(nil, ErrServerDisconnect)
-	case PacketEvent, PacketBinaryEvent:
-		return s.onEvent(p)
-	case PacketAck, PacketBinaryAck:
-		return s.onAck(p)
-	}
-	return nil
-}
-
-func (s *Socket) onConnect(p *Packet) {
-	var reply struct {
-		SID string `json:"sid"`
-		PID string `json:"pid"`
-	}
-	_ = UnmarshalArg(p.Data, nil, &reply)
-	s.mu.Lock()
-	if s.state != stateConnecting {
-		s.mu.Unlock()
-		s.c.log.Debug("socketio: unexpected CONNECT", "namespace", s.namespace)
-		return
-	}
-	s.state, s.id, s.pid = stateConnected, reply.SID, reply.PID
-	early := s.early
-	s.early = nil
-	ch := s.connectCh
-	s.connectCh = nil
-	s.mu.Unlock()
-	for _, e := range early {
-		s.dispatchEvent(e)
-	}
-	if s.opts.OnConnect != nil {
-		s.c.disp.push(s.opts.OnConnect, true)
-	}
-	ch <- nil
-}
-
-func (s *Socket) onConnectError(p *Packet) {
-	cerr := parseConnectError(p)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state != stateConnecting {
-		return
-	}
-	s.connectCh <- cerr
-	s.state, s.sess, s.connectCh, s.early = stateDisconnected, nil, nil, nil
-}
-
-func (s *Socket) onEvent(p *Packet) error {
-	s.mu.Lock()
-	switch s.state {
-	case stateConnecting:
-		s.early = append(s.early, p) // delivered right after the CONNECT reply
-		s.mu.Unlock()
-		return nil
-	case stateDisconnected:
-		s.mu.Unlock()
-		return nil
-	}
-	s.mu.Unlock()
-	return s.dispatchEvent(p)
-}
-
-// dispatchEvent queues the handlers of one event on the dispatcher.
-func (s *Socket) dispatchEvent(p *Packet) error {
-	raw, err := SplitArray(p.Data)
-	if err != nil {
-		return err
-	}
-	var name string
-	if err := UnmarshalArg(raw[0], nil, &name); err != nil {
-		name = string(raw[0]) // a numeric event name
-	}
-	e := &Event{Name: name, Args: Args{raw: raw[1:], attachments: p.Attachments}}
-	if p.HasID {
-		s.mu.Lock()
-		sess := s.sess
-		s.mu.Unlock()
-		e.ack = &acker{s: s, sess: sess, id: p.ID}
-	}
-	s.mu.Lock()
-	handlers := append(append([]func(*Event){}, s.any...), s.handlers[name]...)
-	s.mu.Unlock()
-	if len(handlers) == 0 {
-		return nil
-	}
-	s.c.disp.push(func() {
-		for _, h := range handlers {
-			h(e)
-		}
-	}, false)
-	return nil
-}
-
-func (s *Socket) onAck(p *Packet) error {
-	if !p.HasID {
-		return nil
-	}
-	raw, err := SplitArray(p.Data)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	ch, ok := s.pending[p.ID]
-	delete(s.pending, p.ID)
-	s.mu.Unlock()
-	if !ok {
-		s.c.log.Debug("socketio: ack for an unknown or expired id", "namespace", s.namespace, "id", p.ID)
-		return nil
-	}
-	ch <- ackResult{args: Args{raw: raw, attachments: p.Attachments}}
-	return nil
-}
-
 // ackPacket builds an ACK or BINARY_ACK packet.
 func ackPacket(namespace string, id uint64, args []any) (*Packet, error) {
 	data, atts, err := MarshalArgs(args...)
@@ -240,5 +216,3 @@ func ackPacket(namespace string, id uint64, args []any) (*Packet, error) {
 	}
 	return p, nil
 }
-
-var _ engineio.Packet

@@ -9,8 +9,9 @@ import (
 	"github.com/sioagent/sioagent/protocol/engineio"
 )
 
-// ackTimeout bounds the wait for the writer when a handler sends an ack.
-const ackTimeout = engineio.DefaultWriteTimeout
+// ackWriteTimeout bounds the wait for the writer when a handler sends an
+// ack.
+const ackWriteTimeout = engineio.DefaultWriteTimeout
 
 // Event is one incoming event.
 type Event struct {
@@ -51,10 +52,15 @@ func (a *acker) send(args []any) error {
 	if err != nil {
 		return err
 	}
-	if a.sess == nil {
-		return fmt.Errorf("%w: namespace %s", ErrNotConnected, a.s.namespace)
+	s := a.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateConnected || s.sess != a.sess {
+		// The server forgot the event with the link or the namespace; an
+		// ack for a namespace it has left would make it close the session.
+		return fmt.Errorf("%w: namespace %s (the ack is lost)", ErrNotConnected, s.namespace)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), ackWriteTimeout)
 	defer cancel()
 	return send(ctx, a.sess, p)
 }

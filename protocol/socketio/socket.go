@@ -3,11 +3,26 @@ package socketio
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/sioagent/sioagent/protocol/engineio"
 )
+
+// Defaults for SocketOptions.
+const (
+	// DefaultSendBuffer is how many emits may wait in memory while a socket
+	// is reconnecting.
+	DefaultSendBuffer = 1024
+	// authTimeout bounds one call of SocketOptions.AuthFunc.
+	authTimeout = 30 * time.Second
+)
+
+// ErrSendBufferFull is returned by emits made while the socket is
+// reconnecting and SocketOptions.SendBuffer emits are already waiting.
+var ErrSendBufferFull = errors.New("socketio: send buffer full")
 
 // SocketOptions configure one namespace socket. Callbacks run on the
 // client's dispatcher goroutine, in order with event handlers, and must not
@@ -16,24 +31,42 @@ type SocketOptions struct {
 	// Auth is sent with every CONNECT (the server sees it as
 	// socket.handshake.auth). It must marshal to a JSON object.
 	Auth any
-	// AuthFunc, when set, is called before every CONNECT and its result is
-	// sent instead of Auth, so a token can be refreshed between attempts. An
-	// error aborts the connect.
+	// AuthFunc, when set, is called before every CONNECT, reconnections
+	// included, and its result is sent instead of Auth, so a token can be
+	// refreshed. An error disconnects the socket with that error.
 	AuthFunc func(ctx context.Context) (any, error)
-	// OnConnect is called each time the namespace is connected.
-	OnConnect func()
+	// SendBuffer is how many emits may wait in memory while the socket is
+	// reconnecting; they are sent in order once it is connected again. Zero
+	// means DefaultSendBuffer; a negative value turns buffering off, so
+	// emits fail at once with ErrNotConnected while disconnected. A full
+	// buffer makes emits fail with ErrSendBufferFull.
+	SendBuffer int
+	// AckTimeout, when positive, bounds the wait for each ack of
+	// EmitWithAck (the call's context may end it sooner).
+	AckTimeout time.Duration
+	// Retries is how many times EmitWithAck sends an event again after an
+	// ack timeout (AckTimeout) or a disconnection, each time with a new ack
+	// id; while disconnected the event waits in the send buffer. Several
+	// events may be in flight at once. The server may see an event more
+	// than once, so its handler must be idempotent.
+	Retries int
+	// OnConnect is called each time the namespace connects, with whether
+	// connection state recovery restored the previous session.
+	OnConnect func(recovered bool)
 	// OnDisconnect is called each time a connected namespace disconnects,
 	// with the reason (see Reason).
 	OnDisconnect func(reason error)
+	// OnConnectError is called when the server refuses the namespace.
+	OnConnectError func(err *ConnectError)
 }
 
 // state of a socket.
 type state int
 
 const (
-	stateDisconnected state = iota
-	stateConnecting
-	stateConnected
+	stateDisconnected state = iota // not active
+	stateConnecting                // active, waiting for a session or the CONNECT reply
+	stateConnected                 // active and connected
 )
 
 // Socket is one namespace on a Client. Its methods are safe for concurrent
@@ -43,17 +76,32 @@ type Socket struct {
 	namespace string
 	opts      SocketOptions
 
+	// mu guards the fields below. Packets of the namespace are queued to
+	// the session while it is held, so that nothing is written for a
+	// namespace the socket has left (the Node server closes the whole
+	// session for that) and the send buffer is flushed before new emits.
 	mu        sync.Mutex
-	state     state
+	active    bool              // the application wants it connected
+	state     state             // see above
 	sess      *engineio.Session // the session it is connected on
+	inFlight  *engineio.Session // the session a CONNECT awaits its reply on
 	id        string
-	pid       string
-	connectCh chan error // result of a pending Connect
-	early     []*Packet  // events that came before the CONNECT reply
-	nextID    uint64     // next ack id
+	pid       string // connection state recovery: private session id
+	offset    string // connection state recovery: last offset received
+	recovered bool
+	waiter    *connWaiter
+	early     []*Packet // events that came before the CONNECT reply
+	sendBuf   []*outgoing
+	nextID    uint64 // next ack id
 	pending   map[uint64]chan<- ackResult
 	handlers  map[string][]func(*Event)
 	any       []func(*Event)
+}
+
+// connWaiter is closed with the outcome of a connection attempt.
+type connWaiter struct {
+	done chan struct{}
+	err  error
 }
 
 type ackResult struct {
@@ -62,9 +110,18 @@ type ackResult struct {
 }
 
 func newSocket(c *Client, namespace string, opts *SocketOptions) *Socket {
-	s := &Socket{c: c, namespace: namespace, pending: make(map[uint64]chan<- ackResult), handlers: make(map[string][]func(*Event))}
+	s := &Socket{
+		c:         c,
+		namespace: namespace,
+		waiter:    &connWaiter{done: make(chan struct{})},
+		pending:   make(map[uint64]chan<- ackResult),
+		handlers:  make(map[string][]func(*Event)),
+	}
 	if opts != nil {
 		s.opts = *opts
+	}
+	if s.opts.SendBuffer == 0 {
+		s.opts.SendBuffer = DefaultSendBuffer
 	}
 	return s
 }
@@ -87,6 +144,21 @@ func (s *Socket) Connected() bool {
 	return s.state == stateConnected
 }
 
+// Recovered reports whether the last connect restored the previous session
+// through the server's connection state recovery: the same socket id, and
+// the events missed meanwhile delivered before OnConnect.
+func (s *Socket) Recovered() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.recovered
+}
+
+func (s *Socket) isActive() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active
+}
+
 // On registers fn for events named event. Handlers run on the client's
 // dispatcher goroutine, one at a time, in the order events arrived, after
 // the OnAny handlers.
@@ -103,67 +175,116 @@ func (s *Socket) OnAny(fn func(*Event)) {
 	s.any = append(s.any, fn)
 }
 
-// Connect opens the client's Engine.IO session if needed, sends CONNECT with
-// the auth payload and waits for the server's answer. A refusal is a
-// *ConnectError. Connecting a connected socket does nothing.
+// Connect makes the socket active and waits until the namespace is
+// connected, the server refuses it (a *ConnectError), or ctx ends. The
+// client opens the Engine.IO session if needed and, unless
+// Options.NoReconnect is set, retries failed attempts with backoff while
+// Connect waits, and reconnects the socket whenever the link drops.
+//
+// When ctx ends first, the error matches ctx.Err() and, if an attempt
+// failed, that attempt's error too; the socket stays active and keeps
+// trying in the background until Disconnect or Client.Close. A socket the
+// server refused or disconnected is not retried until Connect is called
+// again.
 func (s *Socket) Connect(ctx context.Context) error {
-	sess, err := s.c.session(ctx)
+	if err := s.c.errIfClosed(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.state == stateConnected {
+		s.mu.Unlock()
+		return nil
+	}
+	w := s.waiter
+	if !s.active {
+		s.active, s.state, s.sess = true, stateConnecting, nil
+	}
+	s.mu.Unlock()
+	s.c.notify()
+	select {
+	case <-w.done:
+		return w.err
+	case <-ctx.Done():
+		if last := s.c.lastError(); last != nil {
+			return fmt.Errorf("%w (last attempt: %w)", ctx.Err(), last)
+		}
+		return ctx.Err()
+	}
+}
+
+// settle ends the current connection attempt with err for every waiting
+// Connect; s.mu must be held.
+func (s *Socket) settle(err error) {
+	s.waiter.err = err
+	close(s.waiter.done)
+	s.waiter = &connWaiter{done: make(chan struct{})}
+}
+
+// sendConnect sends CONNECT on sess if the socket wants to connect and has
+// not sent it there yet. It runs on the manager goroutine.
+func (s *Socket) sendConnect(ctx context.Context, sess *engineio.Session) {
+	s.mu.Lock()
+	wanted := s.state == stateConnecting && s.inFlight != sess
+	s.mu.Unlock()
+	if !wanted {
+		return
+	}
+	data, err := s.connectPayload(ctx)
 	if err != nil {
-		return err
+		s.deactivate(err)
+		return
 	}
-	ch, err := s.startConnect(sess)
-	if err != nil || ch == nil {
-		return err
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateConnecting || s.inFlight == sess {
+		return
 	}
+	s.inFlight = sess
+	if err := send(ctx, sess, &Packet{Type: PacketConnect, Namespace: s.namespace, Data: data}); err != nil {
+		s.c.log.Debug("socketio: CONNECT not sent", "namespace", s.namespace, "err", err)
+	}
+}
+
+// connectPayload returns the CONNECT payload: the auth object, merged with
+// the recovery pid and offset after a first connection (auth keys win, as
+// in the reference client).
+func (s *Socket) connectPayload(ctx context.Context) (json.RawMessage, error) {
 	auth, err := s.authPayload(ctx)
-	if err == nil {
-		err = send(ctx, sess, &Packet{Type: PacketConnect, Namespace: s.namespace, Data: auth})
+	if err != nil {
+		return nil, err
 	}
-	if err == nil {
-		select {
-		case err = <-ch:
-		case <-ctx.Done():
-			select {
-			case err = <-ch: // the answer raced the deadline
-			default:
-				err = ctx.Err()
-			}
+	s.mu.Lock()
+	pid, offset := s.pid, s.offset
+	s.mu.Unlock()
+	if pid == "" {
+		return auth, nil
+	}
+	fields := map[string]json.RawMessage{}
+	if auth != nil {
+		if err := json.Unmarshal(auth, &fields); err != nil {
+			return nil, fmt.Errorf("socketio: auth: %w", err)
 		}
 	}
-	if err != nil {
-		s.abortConnect(ch)
-	}
-	return err
+	addString(fields, "pid", pid)
+	addString(fields, "offset", offset)
+	return json.Marshal(fields)
 }
 
-// startConnect moves the socket to connecting and returns the channel the
-// result will arrive on, or nil when already connected.
-func (s *Socket) startConnect(sess *engineio.Session) (chan error, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch s.state {
-	case stateConnected:
-		return nil, nil
-	case stateConnecting:
-		return nil, fmt.Errorf("socketio: namespace %s: connect already in progress", s.namespace)
+// addString sets fields[key] to the JSON string v unless the key is taken
+// or v is empty.
+func addString(fields map[string]json.RawMessage, key, v string) {
+	if _, taken := fields[key]; taken || v == "" {
+		return
 	}
-	s.state, s.sess = stateConnecting, sess
-	s.connectCh = make(chan error, 1)
-	return s.connectCh, nil
-}
-
-// abortConnect puts a socket whose Connect failed back to disconnected.
-func (s *Socket) abortConnect(ch chan error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.connectCh == ch && s.state == stateConnecting {
-		s.state, s.sess, s.connectCh, s.early = stateDisconnected, nil, nil, nil
-	}
+	b, _ := json.Marshal(v)
+	fields[key] = b
 }
 
 func (s *Socket) authPayload(ctx context.Context) (json.RawMessage, error) {
 	auth := s.opts.Auth
 	if s.opts.AuthFunc != nil {
+		ctx, cancel := context.WithTimeout(ctx, authTimeout)
+		defer cancel()
 		var err error
 		if auth, err = s.opts.AuthFunc(ctx); err != nil {
 			return nil, fmt.Errorf("socketio: auth: %w", err)
@@ -177,67 +298,104 @@ func (s *Socket) authPayload(ctx context.Context) (json.RawMessage, error) {
 	case err != nil:
 		return nil, fmt.Errorf("socketio: auth: %w", err)
 	case len(atts) > 0:
-		return nil, fmt.Errorf("socketio: auth: binary values are not allowed in auth")
+		return nil, errors.New("socketio: auth: binary values are not allowed in auth")
 	case len(data) == 0 || data[0] != '{':
 		return nil, fmt.Errorf("socketio: auth: must be a JSON object, got %.20s", data)
 	}
 	return data, nil
 }
 
-// Disconnect sends DISCONNECT for the namespace and fails its pending acks.
-// The Engine.IO session stays open for other namespaces until Client.Close.
-// The Node server drops events it has received but not yet dispatched when
-// the DISCONNECT arrives, so emit with an ack what must arrive before it.
+// Disconnect sends DISCONNECT for the namespace, stops reconnecting it and
+// fails its pending acks and buffered emits. The Engine.IO session stays
+// open for other namespaces until Client.Close. The Node server drops
+// events it has received but not yet dispatched when the DISCONNECT
+// arrives, so emit with an ack what must arrive before it.
 func (s *Socket) Disconnect() error {
-	s.mu.Lock()
-	sess := s.sess
-	s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
-	defer cancel()
-	return s.disconnect(ctx, sess, ErrClientDisconnect)
-}
-
-// disconnect sends DISCONNECT when connected and moves to disconnected.
-func (s *Socket) disconnect(ctx context.Context, sess *engineio.Session, reason error) error {
-	s.mu.Lock()
-	wasConnected := s.state == stateConnected
-	s.mu.Unlock()
 	var err error
-	if wasConnected && sess != nil {
+	s.deactivateWith(ErrClientDisconnect, func(sess *engineio.Session) {
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
 		err = send(ctx, sess, &Packet{Type: PacketDisconnect, Namespace: s.namespace})
-	}
-	s.setDisconnected(nil, reason)
+	})
 	return err
 }
 
-// onClose is called when session sess has ended.
-func (s *Socket) onClose(sess *engineio.Session, reason error) {
-	s.setDisconnected(sess, reason)
+// deactivate stops the socket for good (until Connect): it fails pending
+// acks, buffered emits and waiting Connects with reason, and reports the
+// disconnection.
+func (s *Socket) deactivate(reason error) {
+	s.deactivateWith(reason, nil)
 }
 
-// setDisconnected moves the socket to disconnected if it is connected (or
-// connecting) on sess (any session when sess is nil), fails pending acks and
-// a pending Connect, and queues OnDisconnect.
-func (s *Socket) setDisconnected(sess *engineio.Session, reason error) {
+// deactivateWith is deactivate that first calls goodbye, if not nil, with
+// the session the socket is connected on, under the socket's lock.
+func (s *Socket) deactivateWith(reason error, goodbye func(*engineio.Session)) {
 	s.mu.Lock()
-	if s.state == stateDisconnected || (sess != nil && s.sess != sess) {
+	if !s.active {
 		s.mu.Unlock()
 		return
 	}
 	wasConnected := s.state == stateConnected
-	if s.connectCh != nil {
-		s.connectCh <- reason
-		s.connectCh = nil
+	if wasConnected && goodbye != nil {
+		goodbye(s.sess)
 	}
+	s.active, s.state, s.sess, s.id, s.early = false, stateDisconnected, nil, "", nil
+	pending, buffered := s.takePending()
+	s.settle(reason)
+	s.mu.Unlock()
+	failAcks(pending, buffered, reason)
+	if wasConnected {
+		s.reportDisconnect(reason)
+	}
+	s.c.notify() // the manager closes the session when no socket is left
+}
+
+// onSessionEnd is called by the manager when session sess has ended: a
+// socket that was on it goes back to connecting, to be connected again on
+// the next session.
+func (s *Socket) onSessionEnd(sess *engineio.Session, reason error) {
+	s.mu.Lock()
+	if s.inFlight == sess {
+		s.inFlight = nil
+	}
+	if !s.active || (s.state == stateConnected && s.sess != sess) {
+		s.mu.Unlock()
+		return
+	}
+	wasConnected := s.state == stateConnected
+	s.state, s.sess, s.id, s.early = stateConnecting, nil, "", nil
 	pending := s.pending
 	s.pending = make(map[uint64]chan<- ackResult)
-	s.state, s.sess, s.id, s.early = stateDisconnected, nil, "", nil
 	s.mu.Unlock()
-	ackErr := fmt.Errorf("%w: %w", ErrDisconnected, reason)
-	for _, ch := range pending {
-		ch <- ackResult{err: ackErr}
+	failAcks(pending, nil, reason) // buffered emits wait for the next connection
+	if wasConnected {
+		s.reportDisconnect(reason)
 	}
-	if wasConnected && s.opts.OnDisconnect != nil {
+}
+
+// takePending empties the pending acks and the send buffer; s.mu must be
+// held.
+func (s *Socket) takePending() (map[uint64]chan<- ackResult, []*outgoing) {
+	pending, buffered := s.pending, s.sendBuf
+	s.pending, s.sendBuf = make(map[uint64]chan<- ackResult), nil
+	return pending, buffered
+}
+
+// failAcks fails acks that wait for a reply, and buffered emits, with
+// ErrDisconnected wrapping reason.
+func failAcks(pending map[uint64]chan<- ackResult, buffered []*outgoing, reason error) {
+	err := fmt.Errorf("%w: %w", ErrDisconnected, reason)
+	for _, ch := range pending {
+		ch <- ackResult{err: err}
+	}
+	for _, o := range buffered {
+		o.fail(err)
+	}
+}
+
+func (s *Socket) reportDisconnect(reason error) {
+	s.c.status(Status{Kind: StatusDisconnected, Namespace: s.namespace, Err: reason})
+	if s.opts.OnDisconnect != nil {
 		s.c.disp.push(func() { s.opts.OnDisconnect(reason) }, true)
 	}
 }

@@ -145,7 +145,7 @@ func TestTLSWithCustomCAAndClientCert(t *testing.T) {
 		c.Close()
 	}
 	// Without the CA the server certificate is not trusted.
-	c := newClient(t, "https://"+addr, &socketio.Options{Engine: engineio.Options{TLSConfig: &tls.Config{Certificates: good.Certificates}}})
+	c := newClient(t, "https://"+addr, &socketio.Options{NoReconnect: true, Engine: engineio.Options{TLSConfig: &tls.Config{Certificates: good.Certificates}}})
 	err := c.Socket("/", nil).Connect(ctxT(t))
 	var te *engineio.TransportError
 	var unknown x509.UnknownAuthorityError

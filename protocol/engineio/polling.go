@@ -1,0 +1,266 @@
+package engineio
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// Limits of the long-polling transport.
+const (
+	// minPollBodyLimit is the smallest response body accepted from a GET,
+	// and the limit for the handshake's, before maxPayload is known.
+	minPollBodyLimit = 1 << 20
+	// pollBodyFactor is how many packets of the read limit a GET response
+	// may carry: the server flushes everything it has queued at once.
+	pollBodyFactor = 16
+	// pollIdleTimeout is how long an idle keep-alive connection between
+	// polls is kept.
+	pollIdleTimeout = 90 * time.Second
+	// postContentType is what the reference client sends. The Node server
+	// rejects application/octet-stream bodies from Engine.IO v4 clients.
+	postContentType = "text/plain;charset=UTF-8"
+	// timestampParam is the cache-buster query parameter of the reference
+	// client.
+	timestampParam = "t"
+)
+
+// newHTTPClient builds the session's HTTP client for long-polling from the
+// options: proxy, dialer, TLS and a cookie jar shared with the WebSocket
+// dialer.
+func newHTTPClient(o *Options, jar http.CookieJar) *http.Client {
+	dial := o.NetDialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	return &http.Client{
+		Jar: jar,
+		Transport: &http.Transport{
+			Proxy:               o.Proxy,
+			DialContext:         dial,
+			TLSClientConfig:     o.TLSConfig,
+			TLSHandshakeTimeout: o.HandshakeTimeout,
+			IdleConnTimeout:     pollIdleTimeout,
+		},
+	}
+}
+
+// pollTransport is HTTP long-polling: a GET, held by the server until it
+// has something to send, receives; a POST sends. Bodies are payloads:
+// packets joined by RecordSeparator, binary ones as "b" + base64. The reader
+// alone calls read and the writer alone write, so at most one GET and one
+// POST are in flight.
+type pollTransport struct {
+	client *http.Client
+	header http.Header
+	// url is the endpoint with its query, sid included after the
+	// handshake, and without the cache buster.
+	url          string
+	writeTimeout time.Duration
+	maxPayload   int   // the largest POST body
+	readLimit    int64 // the largest packet
+	bodyLimit    int64 // the largest GET body
+	ctx          context.Context
+	cancel       context.CancelFunc
+	requests     atomic.Uint64 // numbers the cache busters
+}
+
+// openPolling starts a session with a long-polling handshake: a GET whose
+// answer starts with the open packet.
+func (s *Session) openPolling(ctx context.Context) (opened, error) {
+	p := &pollTransport{
+		client:       s.httpc,
+		header:       s.opts.Header,
+		writeTimeout: s.opts.WriteTimeout,
+		bodyLimit:    minPollBodyLimit,
+	}
+	p.ctx, p.cancel = context.WithCancel(s.ctx)
+	op, err := p.open(ctx, s)
+	if err != nil {
+		p.close()
+	}
+	return op, err
+}
+
+// open makes the handshake and sets the transport up for the session.
+func (p *pollTransport) open(ctx context.Context, s *Session) (opened, error) {
+	if err := p.setURL(s, ""); err != nil {
+		return opened{}, err
+	}
+	packets, err := p.handshake(ctx)
+	if err != nil {
+		return opened{}, err
+	}
+	h, err := parseOpen(packets[0])
+	if err != nil {
+		return opened{}, err
+	}
+	if err := p.setURL(s, h.SID); err != nil {
+		return opened{}, err
+	}
+	p.maxPayload = int(min(h.MaxPayload, math.MaxInt))
+	p.readLimit = readLimit(&s.opts, h)
+	p.bodyLimit = pollBodyLimit(p.readLimit)
+	return opened{t: p, handshake: h, rest: packets[1:]}, nil
+}
+
+// setURL points the transport at the session's endpoint.
+func (p *pollTransport) setURL(s *Session, sid string) error {
+	u, err := EndpointURL(s.rawURL, s.opts.Path, TransportPolling, sid, s.opts.Query)
+	if err != nil {
+		return err
+	}
+	p.url = u.String()
+	return nil
+}
+
+// pollBodyLimit is the largest GET body for a read limit of limit per
+// packet.
+func pollBodyLimit(limit int64) int64 {
+	if limit > math.MaxInt64/pollBodyFactor {
+		return math.MaxInt64 - 1
+	}
+	return max(minPollBodyLimit, limit*pollBodyFactor)
+}
+
+// handshake sends the first GET and decodes its payload.
+func (p *pollTransport) handshake(ctx context.Context) ([]Packet, error) {
+	resp, err := p.do(ctx, http.MethodGet, nil)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return nil, &TransportError{Op: "dial", Err: err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, newHandshakeError(resp)
+	}
+	body, err := readBody(resp.Body, p.bodyLimit)
+	if err != nil {
+		return nil, &TransportError{Op: "handshake", Err: err}
+	}
+	return DecodePayload(body)
+}
+
+// do sends one request with the session's headers and a fresh cache
+// buster.
+func (p *pollTransport) do(ctx context.Context, method string, body io.Reader) (*http.Response, error) {
+	n := p.requests.Add(1)
+	stamp := strconv.FormatInt(time.Now().UnixMilli(), 36) + strconv.FormatUint(n, 36)
+	req, err := http.NewRequestWithContext(ctx, method, p.url+"&"+timestampParam+"="+stamp, body)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range p.header {
+		req.Header[k] = append([]string(nil), vs...)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", postContentType)
+	}
+	return p.client.Do(req)
+}
+
+// readBody reads a response body of at most limit bytes.
+func readBody(r io.Reader, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > limit {
+		return nil, fmt.Errorf("response body larger than %d bytes", limit)
+	}
+	return body, nil
+}
+
+func (p *pollTransport) name() string { return TransportPolling }
+
+// read sends one GET, bounded by the ping deadline: the server answers it
+// with its next ping at the latest, and when that does not come in time the
+// link counts as dead.
+func (p *pollTransport) read(dst []Packet, deadline time.Time) ([]Packet, error) {
+	ctx, cancel := context.WithDeadline(p.ctx, deadline)
+	defer cancel()
+	resp, err := p.do(ctx, http.MethodGet, nil)
+	if err != nil {
+		return dst, p.failure("read", ctx, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return dst, requestError("read", resp)
+	}
+	body, err := readBody(resp.Body, p.bodyLimit)
+	if err != nil {
+		return dst, p.failure("read", ctx, err)
+	}
+	n := len(dst)
+	if dst, err = appendPayload(dst, body); err != nil {
+		return dst, err
+	}
+	for _, pk := range dst[n:] {
+		if int64(len(pk.Data)) > p.readLimit {
+			return dst, fmt.Errorf("%w: %d-byte packet, read limit %d", ErrInvalidPacket, len(pk.Data), p.readLimit)
+		}
+	}
+	return dst, nil
+}
+
+// failure maps a failed request to the reason the session ends: a GET
+// that outlived the ping deadline is a ping timeout.
+func (p *pollTransport) failure(op string, ctx context.Context, err error) error {
+	if op == "read" && p.ctx.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ErrPingTimeout
+	}
+	return &TransportError{Op: op, Err: err}
+}
+
+// write POSTs the longest prefix of packets that fits in maxPayload (at
+// least one packet; Send refuses larger ones).
+func (p *pollTransport) write(packets []Packet) (int, error) {
+	n, size := fitPayload(packets, p.maxPayload)
+	body := EncodePayload(make([]byte, 0, size), packets[:n])
+	ctx, cancel := context.WithTimeout(p.ctx, p.writeTimeout)
+	defer cancel()
+	resp, err := p.do(ctx, http.MethodPost, bytes.NewReader(body))
+	if err != nil {
+		return 0, p.failure("write", ctx, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, requestError("write", resp)
+	}
+	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody)); err != nil {
+		return 0, p.failure("write", ctx, err)
+	}
+	return n, nil
+}
+
+// fitPayload returns how many of packets (at least one) fit in a body of
+// limit bytes, and the size of that body.
+func fitPayload(packets []Packet, limit int) (n, size int) {
+	n, size = 1, PayloadSize(packets[0])
+	for n < len(packets) && size+PayloadSize(packets[n]) <= limit+1 {
+		size += PayloadSize(packets[n])
+		n++
+	}
+	return n, size - 1
+}
+
+// goodbye POSTs a close packet.
+func (p *pollTransport) goodbye() {
+	p.write([]Packet{{Type: Close}})
+}
+
+// close aborts the requests in flight and closes idle connections.
+func (p *pollTransport) close() {
+	p.cancel()
+	p.client.CloseIdleConnections()
+}

@@ -1,0 +1,188 @@
+package engineio
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// closeFrameTimeout bounds the write of the WebSocket close frame that Close
+// sends.
+const closeFrameTimeout = time.Second
+
+// probePing and probePong are the upgrade probe: a ping and a pong with
+// data "probe".
+var (
+	probePing = Packet{Type: Ping, Data: []byte("probe")}
+	probePong = []byte("3probe")
+)
+
+// wsTransport is a WebSocket connection: one Engine.IO packet per frame,
+// text packets as text frames, binary packets as binary frames without a
+// type byte.
+type wsTransport struct {
+	conn         *websocket.Conn
+	writeTimeout time.Duration
+	wbuf         []byte // the writer's encoding buffer
+}
+
+// dialWebSocket opens a WebSocket to the endpoint, for a new session (sid
+// empty) or to upgrade an existing one.
+func (s *Session) dialWebSocket(ctx context.Context, sid string) (*wsTransport, error) {
+	u, err := EndpointURL(s.rawURL, s.opts.Path, TransportWebSocket, sid, s.opts.Query)
+	if err != nil {
+		return nil, err
+	}
+	d := websocket.Dialer{
+		Proxy:            s.opts.Proxy,
+		TLSClientConfig:  s.opts.TLSConfig,
+		HandshakeTimeout: s.opts.HandshakeTimeout,
+		NetDialContext:   s.opts.NetDialContext,
+		Jar:              s.jar,
+	}
+	conn, resp, err := d.DialContext(ctx, u.String(), s.opts.Header)
+	if err != nil {
+		return nil, dialError(err, resp)
+	}
+	return &wsTransport{conn: conn, writeTimeout: s.opts.WriteTimeout}, nil
+}
+
+func dialError(err error, resp *http.Response) error {
+	if errors.Is(err, websocket.ErrBadHandshake) && resp != nil {
+		defer resp.Body.Close()
+		return newHandshakeError(resp)
+	}
+	return &TransportError{Op: "dial", Err: err}
+}
+
+// openWebSocket starts a WebSocket-only session: dial, then the open
+// packet.
+func (s *Session) openWebSocket(ctx context.Context) (opened, error) {
+	t, err := s.dialWebSocket(ctx, "")
+	if err != nil {
+		return opened{}, err
+	}
+	h, err := t.readOpen(ctx)
+	if err != nil {
+		t.close()
+		return opened{}, err
+	}
+	t.conn.SetReadLimit(readLimit(&s.opts, h))
+	return opened{t: t, handshake: h}, nil
+}
+
+// readOpen reads the server's open packet before ctx ends.
+func (t *wsTransport) readOpen(ctx context.Context) (Handshake, error) {
+	typ, frame, err := t.readFirst(ctx)
+	if err != nil {
+		return Handshake{}, &TransportError{Op: "handshake", Err: err}
+	}
+	p, err := decodeFrame(typ, frame)
+	if err != nil {
+		return Handshake{}, err
+	}
+	return parseOpen(p)
+}
+
+// probe sends 2probe and expects 3probe before ctx ends.
+func (t *wsTransport) probe(ctx context.Context) error {
+	deadline, _ := ctx.Deadline()
+	t.conn.SetWriteDeadline(deadline)
+	if err := t.conn.WriteMessage(websocket.TextMessage, EncodeText(nil, probePing)); err != nil {
+		return err
+	}
+	typ, frame, err := t.readFirst(ctx)
+	if err != nil {
+		return err
+	}
+	if typ != websocket.TextMessage || !bytes.Equal(frame, probePong) {
+		return fmt.Errorf("%w: expected 3probe, got %q", ErrInvalidPacket, frame)
+	}
+	return nil
+}
+
+// readFirst reads one frame before ctx ends.
+func (t *wsTransport) readFirst(ctx context.Context) (int, []byte, error) {
+	deadline, _ := ctx.Deadline()
+	t.conn.SetReadDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { t.conn.SetReadDeadline(time.Now()) })
+	typ, frame, err := t.conn.ReadMessage()
+	if !stop() || (err != nil && ctx.Err() != nil) {
+		// The context ended: a late deadline change may still be on its
+		// way, so the connection is not usable any more.
+		return 0, nil, ctx.Err()
+	}
+	return typ, frame, err
+}
+
+func (t *wsTransport) name() string { return TransportWebSocket }
+
+func (t *wsTransport) read(dst []Packet, deadline time.Time) ([]Packet, error) {
+	t.conn.SetReadDeadline(deadline)
+	typ, frame, err := t.conn.ReadMessage()
+	if err != nil {
+		return dst, wsReadError(err)
+	}
+	p, err := decodeFrame(typ, frame)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, p), nil
+}
+
+// decodeFrame decodes one WebSocket frame.
+func decodeFrame(typ int, frame []byte) (Packet, error) {
+	if typ == websocket.BinaryMessage {
+		return DecodeBinary(frame), nil
+	}
+	return DecodeText(frame)
+}
+
+// wsReadError maps a read failure to the reason the session ended.
+func wsReadError(err error) error {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return ErrPingTimeout
+	case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return ErrTransportClosed
+	default:
+		return &TransportError{Op: "read", Err: err}
+	}
+}
+
+// write writes each packet as one frame.
+func (t *wsTransport) write(packets []Packet) (int, error) {
+	for i, p := range packets {
+		if err := t.writePacket(p); err != nil {
+			return i, &TransportError{Op: "write", Err: err}
+		}
+	}
+	return len(packets), nil
+}
+
+func (t *wsTransport) writePacket(p Packet) error {
+	t.conn.SetWriteDeadline(time.Now().Add(t.writeTimeout))
+	if p.Binary {
+		return t.conn.WriteMessage(websocket.BinaryMessage, p.Data)
+	}
+	t.wbuf = EncodeText(t.wbuf[:0], p)
+	return t.conn.WriteMessage(websocket.TextMessage, t.wbuf)
+}
+
+// goodbye sends a normal close frame. (The reference client sends no close
+// packet on WebSocket: the Node server ignores one there.)
+func (t *wsTransport) goodbye() {
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+	t.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeFrameTimeout))
+}
+
+func (t *wsTransport) close() { t.conn.Close() }

@@ -1,0 +1,59 @@
+package socketio
+
+import (
+	"testing"
+	"time"
+)
+
+// TestBackoffMatchesReference sweeps the random number over [0,1) and checks
+// the delay range of each attempt against the reference client's backo2,
+// whose exact ranges (found by the same sweep in node) are in
+// socketio-anchor.md section 3.
+func TestBackoffMatchesReference(t *testing.T) {
+	want := []struct{ lo, hi time.Duration }{
+		{551 * time.Millisecond, 1499 * time.Millisecond},
+		{1101 * time.Millisecond, 2999 * time.Millisecond},
+		{2201 * time.Millisecond, 5000 * time.Millisecond},
+		{4401 * time.Millisecond, 5000 * time.Millisecond},
+		{5000 * time.Millisecond, 5000 * time.Millisecond},
+		{5000 * time.Millisecond, 5000 * time.Millisecond},
+	}
+	for attempt, w := range want {
+		lo, hi := time.Duration(1<<62), time.Duration(0)
+		for i := range 100_000 {
+			r := float64(i) / 100_000
+			b := newBackoff(&Options{})
+			b.rand = func() float64 { return r }
+			b.attempts = attempt
+			d := b.duration()
+			lo, hi = min(lo, d), max(hi, d)
+		}
+		if lo != w.lo || hi != w.hi {
+			t.Errorf("attempt %d: delays %v..%v, want %v..%v", attempt+1, lo, hi, w.lo, w.hi)
+		}
+	}
+}
+
+func TestBackoffNeverOverflowsAndResets(t *testing.T) {
+	b := newBackoff(&Options{ReconnectDelay: time.Hour, ReconnectDelayMax: 2 * time.Hour})
+	for range 200 {
+		if d := b.duration(); d <= 0 || d > 2*time.Hour {
+			t.Fatalf("attempt %d: delay %v", b.attempts, d)
+		}
+	}
+	b.reset()
+	b.rand = func() float64 { return 0 } // no deviation
+	if d := b.duration(); d != time.Hour {
+		t.Fatalf("after reset: %v, want the first delay", d)
+	}
+}
+
+func TestBackoffOptions(t *testing.T) {
+	b := newBackoff(&Options{ReconnectDelay: 100 * time.Millisecond, ReconnectDelayMax: 50 * time.Millisecond, RandomizationFactor: -1})
+	if b.max != b.min || b.jitter != 0 {
+		t.Fatalf("got %+v", b)
+	}
+	if d := b.duration(); d != 100*time.Millisecond {
+		t.Fatalf("delay %v", d)
+	}
+}

@@ -1,0 +1,154 @@
+package socketio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sioagent/sioagent/protocol/engineio"
+)
+
+// ErrReconnectFailed is the reason sockets disconnect when
+// Options.ReconnectAttempts attempts in a row have failed.
+var ErrReconnectFailed = errors.New("socketio: reconnection failed")
+
+// run is the manager goroutine. Whenever a socket wants to be connected it
+// opens an Engine.IO session, connects the sockets on it, and when the
+// session ends, reconnects with backoff. It exits when Close is called.
+func (c *Client) run(ctx context.Context) {
+	defer close(c.done)
+	for c.waitActive(ctx) {
+		sess, err := c.open(ctx)
+		if err == nil {
+			up := time.Now()
+			err = c.serve(ctx, sess)
+			if time.Since(up) >= c.opts.StableAfter {
+				c.backoff.reset()
+			}
+		}
+		if ctx.Err() != nil || !c.retry(ctx, err) {
+			return
+		}
+	}
+}
+
+// waitActive blocks until some socket wants to be connected; false once
+// the client is closing.
+func (c *Client) waitActive(ctx context.Context) bool {
+	for {
+		if ctx.Err() != nil {
+			return false
+		}
+		if c.anyActive() {
+			return true
+		}
+		select {
+		case <-c.wake:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+func (c *Client) anyActive() bool {
+	for _, s := range c.allSockets() {
+		if s.isActive() {
+			return true
+		}
+	}
+	return false
+}
+
+// open opens one Engine.IO session.
+func (c *Client) open(ctx context.Context) (*engineio.Session, error) {
+	c.status(Status{Kind: StatusConnecting, Attempt: c.backoff.attempts})
+	c.mu.Lock()
+	c.decoder.Reset()
+	c.mu.Unlock()
+	eopts := c.opts.Engine
+	eopts.OnMessage = c.onMessage
+	sess, err := engineio.Dial(ctx, c.url, &eopts)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		c.lastErr = err
+		c.log.Debug("socketio: connection attempt failed", "err", err)
+		c.status(Status{Kind: StatusOpenFailed, Err: err})
+		return nil, err
+	}
+	c.lastErr = nil
+	c.sess = sess
+	c.log.Debug("socketio: session open", "transport", sess.Transport())
+	c.status(Status{Kind: StatusOpen, Transport: sess.Transport()})
+	return sess, nil
+}
+
+// serve connects the active sockets on sess, and those that become active
+// later, until the session ends or the client closes; it returns why the
+// session ended.
+func (c *Client) serve(ctx context.Context, sess *engineio.Session) error {
+	c.connectSockets(ctx, sess)
+loop:
+	for {
+		select {
+		case <-c.wake:
+			c.connectSockets(ctx, sess)
+		case <-sess.Done():
+			break loop
+		case <-ctx.Done():
+			break loop
+		}
+	}
+	sess.Close() // flushes when closing; otherwise waits for the reader and writer to exit
+	reason := sess.Err()
+	c.log.Debug("socketio: session ended", "reason", Reason(reason))
+	c.mu.Lock()
+	c.sess = nil
+	sockets := c.socketList()
+	c.mu.Unlock()
+	for _, s := range sockets {
+		s.onSessionEnd(sess, reason)
+	}
+	return reason
+}
+
+// connectSockets sends CONNECT for every socket that wants to connect and
+// has not sent it on sess yet.
+func (c *Client) connectSockets(ctx context.Context, sess *engineio.Session) {
+	for _, s := range c.allSockets() {
+		s.sendConnect(ctx, sess)
+	}
+}
+
+// retry waits before the next attempt after err, or gives up; false once
+// the client is closing.
+func (c *Client) retry(ctx context.Context, err error) bool {
+	if c.opts.NoReconnect {
+		c.deactivateWaiting(err)
+		return true
+	}
+	if n := c.opts.ReconnectAttempts; n > 0 && c.backoff.attempts >= n {
+		c.status(Status{Kind: StatusReconnectFailed, Err: err})
+		c.deactivateWaiting(fmt.Errorf("%w after %d attempts: %w", ErrReconnectFailed, n, err))
+		c.backoff.reset()
+		return true
+	}
+	d := c.backoff.duration()
+	c.status(Status{Kind: StatusReconnecting, Attempt: c.backoff.attempts, Delay: d, Err: err})
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// deactivateWaiting gives up on every socket that wants to connect.
+func (c *Client) deactivateWaiting(reason error) {
+	for _, s := range c.allSockets() {
+		s.deactivate(reason)
+	}
+}

@@ -1,0 +1,176 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+
+	"github.com/sioagent/sioagent/protocol/engineio"
+)
+
+// errNoSID is the reason a CONNECT reply without a socket id is refused:
+// it comes from a server of protocol v4 (Socket.IO 2.x).
+var errNoSID = errors.New("socketio: CONNECT reply without sid (a Socket.IO 2.x server?)")
+
+// onPacket handles one packet for this namespace, on the session's reader
+// goroutine. It never runs user code.
+func (s *Socket) onPacket(p *Packet) error {
+	switch p.Type {
+	case PacketConnect:
+		s.onConnect(p)
+	case PacketConnectError:
+		s.onConnectError(p)
+	case PacketDisconnect:
+		s.deactivate(ErrServerDisconnect)
+	case PacketEvent, PacketBinaryEvent:
+		return s.onEvent(p)
+	case PacketAck, PacketBinaryAck:
+		return s.onAck(p)
+	}
+	return nil
+}
+
+// onConnect handles the server's CONNECT reply: the socket is connected,
+// events that came first are delivered, then the send buffer is flushed,
+// all before OnConnect runs.
+func (s *Socket) onConnect(p *Packet) {
+	var reply struct {
+		SID string `json:"sid"`
+		PID string `json:"pid"`
+	}
+	_ = json.Unmarshal(p.Data, &reply)
+	s.mu.Lock()
+	sess := s.inFlight
+	s.inFlight = nil
+	if s.state != stateConnecting || sess == nil {
+		// The socket gave up while the CONNECT was in flight: leave the
+		// namespace again, or the server would keep it.
+		if sess != nil {
+			s.sendGoodbye(sess)
+		}
+		s.mu.Unlock()
+		return
+	}
+	if reply.SID == "" {
+		s.mu.Unlock()
+		s.deactivate(errNoSID)
+		return
+	}
+	s.recovered = s.pid != "" && reply.PID == s.pid
+	s.state, s.sess, s.id, s.pid = stateConnected, sess, reply.SID, reply.PID
+	early, buffered := s.early, s.sendBuf
+	s.early, s.sendBuf = nil, nil
+	for _, e := range early {
+		s.dispatchEventLocked(e)
+	}
+	for _, o := range buffered {
+		if err := s.sendLocked(context.Background(), o); err != nil {
+			o.fail(err)
+		}
+	}
+	recovered := s.recovered
+	s.settle(nil)
+	s.mu.Unlock()
+	s.c.status(Status{Kind: StatusConnected, Namespace: s.namespace, Recovered: recovered})
+	if s.opts.OnConnect != nil {
+		s.c.disp.push(func() { s.opts.OnConnect(recovered) }, true)
+	}
+}
+
+// sendGoodbye queues a DISCONNECT for the namespace on sess; s.mu must be
+// held.
+func (s *Socket) sendGoodbye(sess *engineio.Session) {
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	if err := send(ctx, sess, &Packet{Type: PacketDisconnect, Namespace: s.namespace}); err != nil {
+		s.c.log.Debug("socketio: DISCONNECT not sent", "namespace", s.namespace, "err", err)
+	}
+}
+
+// onConnectError handles the server's refusal of the namespace.
+func (s *Socket) onConnectError(p *Packet) {
+	cerr := parseConnectError(p)
+	s.mu.Lock()
+	awaited := s.inFlight != nil && s.state == stateConnecting
+	s.inFlight = nil
+	s.mu.Unlock()
+	if !awaited {
+		return
+	}
+	s.deactivate(cerr)
+	s.c.status(Status{Kind: StatusConnectError, Namespace: s.namespace, Err: cerr})
+	if s.opts.OnConnectError != nil {
+		s.c.disp.push(func() { s.opts.OnConnectError(cerr) }, true)
+	}
+}
+
+func (s *Socket) onEvent(p *Packet) error {
+	if _, err := SplitArray(p.Data); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.state {
+	case stateConnecting:
+		if s.inFlight != nil {
+			s.early = append(s.early, p) // delivered right after the CONNECT reply
+		}
+	case stateConnected:
+		s.dispatchEventLocked(p)
+	}
+	return nil
+}
+
+// dispatchEventLocked queues the handlers of one event on the dispatcher,
+// after taking the connection state recovery offset off its arguments;
+// s.mu must be held.
+func (s *Socket) dispatchEventLocked(p *Packet) {
+	raw, _ := SplitArray(p.Data) // checked by onEvent
+	var name string
+	if err := json.Unmarshal(raw[0], &name); err != nil {
+		name = string(raw[0]) // a numeric event name
+	}
+	args := raw[1:]
+	if s.pid != "" && !p.HasID && len(args) > 0 {
+		// With recovery on, the server appends an offset to every event
+		// without ack; remember the last one and hide it from handlers.
+		var offset string
+		if json.Unmarshal(args[len(args)-1], &offset) == nil {
+			s.offset, args = offset, args[:len(args)-1]
+		}
+	}
+	e := &Event{Name: name, Args: Args{raw: args, attachments: p.Attachments}}
+	if p.HasID {
+		e.ack = &acker{s: s, sess: s.sess, id: p.ID}
+	}
+	handlers := append(slices.Clone(s.any), s.handlers[name]...)
+	if len(handlers) == 0 {
+		return
+	}
+	s.c.disp.push(func() {
+		for _, h := range handlers {
+			h(e)
+		}
+	}, false)
+}
+
+func (s *Socket) onAck(p *Packet) error {
+	if !p.HasID {
+		return nil
+	}
+	raw, err := SplitArray(p.Data)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	ch, ok := s.pending[p.ID]
+	delete(s.pending, p.ID)
+	s.mu.Unlock()
+	if !ok {
+		s.c.log.Debug("socketio: ack for an unknown or expired id", "namespace", s.namespace, "id", p.ID)
+		return nil
+	}
+	ch <- ackResult{args: Args{raw: raw, attachments: p.Attachments}}
+	return nil
+}
