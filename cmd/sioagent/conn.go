@@ -47,12 +47,27 @@ func (f *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.auth, "auth", "", "auth payload sent with CONNECT, a JSON object (never put tokens in the URL)")
 	fs.Var(&f.headers, "header", "extra HTTP header `K:V` for the handshake (repeatable)")
 	fs.Var(&f.query, "query", "extra query parameter `K=V` (repeatable)")
-	fs.StringVar(&f.transport, "transport", "websocket", "transport: websocket (polling arrives with the reconnecting client)")
+	fs.StringVar(&f.transport, "transport", "websocket", "transports in order: websocket, polling, polling,websocket (start on polling, upgrade), websocket,polling (fall back to polling)")
 	fs.StringVar(&f.path, "path", engineio.DefaultPath, "Engine.IO endpoint path")
 	fs.DurationVar(&f.timeout, "timeout", defaultTimeout, "how long to wait for the connection (and for the ack with emit --ack)")
 	fs.StringVar(&f.caFile, "ca", "", "PEM file of CA certificates to trust for https/wss")
 	fs.StringVar(&f.certFile, "cert", "", "PEM client certificate for mutual TLS (with --key)")
 	fs.StringVar(&f.keyFile, "key", "", "PEM client key for mutual TLS (with --cert)")
+}
+
+// parseTransports reads the --transport flag: one or two of websocket and
+// polling, comma-separated, in the order they are tried.
+func parseTransports(v string) ([]string, error) {
+	list := strings.Split(v, ",")
+	seen := map[string]bool{}
+	for i, t := range list {
+		t = strings.TrimSpace(t)
+		if (t != engineio.TransportWebSocket && t != engineio.TransportPolling) || seen[t] {
+			return nil, fmt.Errorf("%w: --transport %q: want websocket, polling, polling,websocket or websocket,polling", errUsage, v)
+		}
+		seen[t], list[i] = true, t
+	}
+	return list, nil
 }
 
 // newFlagSet returns the flag set of a subcommand with the connection
@@ -90,10 +105,11 @@ func parseArgs(fs *flag.FlagSet, args []string, minArgs int) (int, bool) {
 
 // options turns the flags into client and socket options.
 func (f *connFlags) options() (*socketio.Options, *socketio.SocketOptions, error) {
-	if f.transport != "websocket" {
-		return nil, nil, fmt.Errorf("%w: --transport %q: only websocket is supported in this version", errUsage, f.transport)
+	transports, err := parseTransports(f.transport)
+	if err != nil {
+		return nil, nil, err
 	}
-	opts := &socketio.Options{Engine: engineio.Options{Path: f.path, Header: http.Header{}, Query: url.Values{}}}
+	opts := &socketio.Options{Engine: engineio.Options{Transports: transports, Path: f.path, Header: http.Header{}, Query: url.Values{}}}
 	for _, h := range f.headers {
 		k, v, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(k) == "" {

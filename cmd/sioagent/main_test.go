@@ -45,6 +45,16 @@ func TestEmitAckPrintsReplyWithBinary(t *testing.T) {
 	}
 }
 
+func TestEmitAckOverEveryTransport(t *testing.T) {
+	srv := nodeserver.Start(t, nodeserver.Options{})
+	for _, tr := range []string{"websocket", "polling", "polling,websocket", "websocket,polling"} {
+		code, out, errOut := runCmd(t, "emit", "--ack", "--transport", tr, srv.URL(), "echo", `{"$binary":"AQID"}`)
+		if code != exitOK || out != `[{"$binary":"AQID"}]`+"\n" {
+			t.Fatalf("--transport %s: exit %d, stdout %q, stderr %q", tr, code, out, errOut)
+		}
+	}
+}
+
 func TestEmitWithoutAckDelivers(t *testing.T) {
 	srv := nodeserver.Start(t, nodeserver.Options{})
 	if code, _, errOut := runCmd(t, "emit", srv.URL(), "count", "0"); code != exitOK {
@@ -75,7 +85,7 @@ func TestEmitExitCodes(t *testing.T) {
 		{"bad auth", []string{"emit", "--auth", "[1]", srv.URL(), "echo"}, exitUsage, "--auth"},
 		{"missing event", []string{"emit", srv.URL()}, exitUsage, "Usage"},
 		{"reserved event", []string{"emit", srv.URL(), "connect"}, exitError, "reserved"},
-		{"polling not yet", []string{"emit", "--transport", "polling", srv.URL(), "echo"}, exitUsage, "websocket"},
+		{"bad transport", []string{"emit", "--transport", "carrier-pigeon", srv.URL(), "echo"}, exitUsage, "--transport"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

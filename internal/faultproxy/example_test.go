@@ -1,6 +1,9 @@
 package faultproxy_test
 
 import (
+	"fmt"
+	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -23,4 +26,43 @@ func ExampleStart() {
 		p.Thaw()
 		p.SetRefuse(true) // server down, host up
 	}
+}
+
+// ExampleNew runs the proxy outside a test, in front of a small upstream
+// that greets every connection: New returns errors instead of failing a
+// test, and the caller closes the proxy.
+func ExampleNew() {
+	upstream, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer upstream.Close()
+	go func() {
+		for {
+			conn, err := upstream.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = io.WriteString(conn, "hello\n")
+			_ = conn.Close()
+		}
+	}()
+
+	p, err := faultproxy.New(upstream.Addr().String())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close()
+
+	conn, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer conn.Close()
+	greeting, _ := io.ReadAll(conn)
+	fmt.Printf("%s", greeting)
+	// Output: hello
 }

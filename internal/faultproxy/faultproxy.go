@@ -14,11 +14,16 @@
 // Settings apply at once to open connections and to new ones. All methods
 // are safe for concurrent use. The proxy stops in t.Cleanup, and Close waits
 // for every goroutine, so tests may use goleak after it.
+//
+// Programs that are not tests, such as the soak command in bench/soak,
+// create the proxy with New, which returns an error instead of failing a
+// test, and call Close themselves.
 package faultproxy
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -69,7 +74,8 @@ type settings struct {
 	gen uint64
 }
 
-// Proxy is a running fault-injecting proxy. Create it with Start.
+// Proxy is a running fault-injecting proxy. Create it with Start in tests,
+// or with New elsewhere.
 type Proxy struct {
 	upstream string
 	ln       *net.TCPListener
@@ -91,9 +97,21 @@ type Proxy struct {
 // the test.
 func Start(t testing.TB, upstream string) *Proxy {
 	t.Helper()
+	p, err := New(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// New is Start for programs that are not tests: it listens on 127.0.0.1:0
+// and forwards every accepted connection to upstream ("127.0.0.1:PORT"),
+// and returns the listen error if any. The caller must call Close.
+func New(upstream string) (*Proxy, error) {
 	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
-		t.Fatalf("faultproxy: listen: %v", err)
+		return nil, fmt.Errorf("faultproxy: listen: %w", err)
 	}
 	p := &Proxy{
 		upstream: upstream,
@@ -103,8 +121,7 @@ func Start(t testing.TB, upstream string) *Proxy {
 	}
 	p.wg.Add(1)
 	go p.acceptLoop()
-	t.Cleanup(p.Close)
-	return p
+	return p, nil
 }
 
 // Addr returns the address the proxy listens on, "127.0.0.1:PORT".
@@ -188,7 +205,8 @@ func (p *Proxy) Open() int {
 
 // Close stops listening, closes every connection and waits for every
 // goroutine of the proxy. It is idempotent and safe to call concurrently;
-// Start calls it in t.Cleanup.
+// Start calls it in t.Cleanup. A frozen proxy is closed too: Close does not
+// wait for a Thaw.
 func (p *Proxy) Close() {
 	p.closeOnce.Do(func() {
 		p.mu.Lock()

@@ -180,6 +180,29 @@ func TestForwarding(t *testing.T) {
 	echoBulk(t, c, randomBytes(t, 1<<20))
 }
 
+// TestNewWithoutTesting uses the constructor for programs: the caller owns
+// Close, which leaves no goroutine behind.
+func TestNewWithoutTesting(t *testing.T) {
+	echo := startEcho(t)
+	ignore := goleak.IgnoreCurrent()
+	p, err := faultproxy.New(echo.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.DialTimeout("tcp", p.Addr(), ioTimeout)
+	if err != nil {
+		p.Close()
+		t.Fatal(err)
+	}
+	roundTrip(t, c, []byte("no testing.TB"))
+	p.Close()
+	if err := readErr(t, c); errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatal("connection still open after Close")
+	}
+	_ = c.Close()
+	goleak.VerifyNone(t, ignore)
+}
+
 func TestLatencyPreservesData(t *testing.T) {
 	p := setup(t)
 	p.SetLatency(20 * time.Millisecond)

@@ -15,6 +15,16 @@
 // The server's log lines are forwarded to the test log of the test that
 // called Start. Stop waits for every goroutine of the helper, so tests may
 // use goleak after it.
+//
+// Programs that are not tests, such as the soak command in bench/soak, use
+// Launch, Relaunch and Stop instead, which return errors and send the log
+// lines to a function of their choice:
+//
+//	srv, err := nodeserver.Launch(nodeserver.Options{Recovery: true}, log.Printf)
+//	if err != nil {
+//		return err
+//	}
+//	defer srv.Stop()
 package nodeserver
 
 import (
@@ -82,9 +92,9 @@ type Options struct {
 // Server is a running (or stopped) example server. Its methods are safe for
 // concurrent use.
 type Server struct {
-	owner testing.TB // receives the log lines; its Cleanup stops the server
-	root  string     // repository root
-	opts  Options
+	logf func(format string, args ...any) // receives the log lines; never nil
+	root string                           // repository root
+	opts Options
 
 	mu   sync.Mutex
 	port int
@@ -110,25 +120,44 @@ type process struct {
 // Start starts node examples/server/server.js on a free loopback port and
 // stops it in t.Cleanup. It fails the test if Node.js or the server's npm
 // dependencies are missing, or if the server does not report that it is
-// listening within ReadyTimeout.
+// listening within ReadyTimeout. The server's log lines go to t.Logf, only
+// while the test runs: Stop waits for the goroutines that forward them, and
+// runs at the latest in t.Cleanup.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
+	s, err := Launch(opts, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Launch is Start for programs that are not tests: it starts node
+// examples/server/server.js on a free loopback port and returns an error
+// if Node.js or the server's npm dependencies are missing, or if the server
+// does not report that it is listening within ReadyTimeout. The caller must
+// call Stop. logf receives the server's log lines, from goroutines of the
+// helper, until Stop returns; nil discards them.
+func Launch(opts Options, logf func(format string, args ...any)) (*Server, error) {
 	opts.Env = append([]string(nil), opts.Env...) // never alias the caller's slice
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
 	root, err := repoRoot()
 	if err != nil {
-		t.Fatalf("nodeserver: %v", err)
+		return nil, fmt.Errorf("nodeserver: %w", err)
 	}
-	s := &Server{owner: t, root: root, opts: opts}
+	s := &Server{logf: logf, root: root, opts: opts}
 	if err := s.checkInstall(); err != nil {
-		t.Fatalf("nodeserver: %v", err)
+		return nil, fmt.Errorf("nodeserver: %w", err)
 	}
 	p, port, url, err := s.launch(0)
 	if err != nil {
-		t.Fatalf("nodeserver: %v", err)
+		return nil, fmt.Errorf("nodeserver: %w", err)
 	}
 	s.proc, s.port, s.url = p, port, url
-	t.Cleanup(s.Stop)
-	return s
+	return s, nil
 }
 
 // URL returns the server's base URL, "http://127.0.0.1:PORT".
@@ -147,8 +176,9 @@ func (s *Server) Port() int {
 
 // Stop sends SIGTERM to the server, waits up to StopTimeout for it to exit,
 // then kills it. It returns once the process and all goroutines of the
-// helper are gone. Stop is idempotent; it may be called before the test's
-// cleanup, which calls it again harmlessly.
+// helper are gone, so no log line is forwarded after it. Stop cannot fail
+// and is idempotent; a test may call it before its cleanup, which calls it
+// again harmlessly.
 func (s *Server) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -161,6 +191,17 @@ func (s *Server) Stop() {
 // reported through t.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
+	if err := s.Relaunch(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Relaunch is Restart for programs that are not tests: it stops the server
+// (if it is running) and starts it again on the same port with the same
+// options, retrying for up to RestartTimeout while the old port is still
+// taken, and returns why it could not. After an error the server is
+// stopped; Relaunch may be called again.
+func (s *Server) Relaunch() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stopLocked()
@@ -169,12 +210,12 @@ func (s *Server) Restart(t testing.TB) {
 		p, _, _, err := s.launch(s.port)
 		if err == nil {
 			s.proc = p
-			return
+			return nil
 		}
 		// The old socket may linger for a moment; retry while the port is
 		// reported as taken.
 		if !errors.Is(err, errAddrInUse) || time.Now().After(deadline) {
-			t.Fatalf("nodeserver: restart on port %d: %v", s.port, err)
+			return fmt.Errorf("nodeserver: restart on port %d: %w", s.port, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -325,13 +366,6 @@ func containsKey(key string) bool {
 		}
 	}
 	return false
-}
-
-// logf forwards a server log line to the owning test. It is only called by
-// the reader goroutines, which Stop waits for, and Stop runs at the latest
-// in the owner's Cleanup, so the test is still running.
-func (s *Server) logf(format string, args ...any) {
-	s.owner.Logf(format, args...)
 }
 
 // readStdout hands the first line to launch and forwards the rest.

@@ -1,10 +1,13 @@
 package nodeserver_test
 
 import (
+	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,6 +87,67 @@ func TestStartRestartStop(t *testing.T) {
 	goleak.VerifyNone(t)
 }
 
+// TestLaunchWithoutTesting drives the constructor for programs: errors are
+// returned, log lines go to the given function, and Stop leaves nothing
+// behind.
+func TestLaunchWithoutTesting(t *testing.T) {
+	client := &http.Client{
+		Timeout:   5 * time.Second,
+		Transport: &http.Transport{DisableKeepAlives: true},
+	}
+	var (
+		mu    sync.Mutex
+		lines []string
+	)
+	logf := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, fmt.Sprintf(format, args...))
+	}
+
+	srv, err := nodeserver.Launch(nodeserver.Options{PingInterval: 400 * time.Millisecond}, logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := srv.Port()
+	if body := handshake(t, client, srv.URL()); !strings.Contains(body, `"pingInterval":400`) {
+		t.Fatalf("handshake body = %q, want pingInterval 400", body)
+	}
+	if err := srv.Relaunch(); err != nil {
+		srv.Stop()
+		t.Fatal(err)
+	}
+	if srv.Port() != port {
+		t.Errorf("port after Relaunch = %d, want %d", srv.Port(), port)
+	}
+	handshake(t, client, srv.URL())
+	srv.Stop()
+	srv.Stop() // idempotent
+
+	mu.Lock()
+	got := strings.Join(lines, "\n")
+	mu.Unlock()
+	if !strings.Contains(got, "node: ") || !strings.Contains(got, "listening") {
+		t.Errorf("log lines do not show the server starting:\n%s", got)
+	}
+	client.CloseIdleConnections()
+	goleak.VerifyNone(t)
+}
+
+func TestLaunchReportsBadOptions(t *testing.T) {
+	// server.js exits at once on an invalid setting: Launch returns the
+	// error with the server's stderr instead of failing a test.
+	srv, err := nodeserver.Launch(nodeserver.Options{Env: []string{"PING_INTERVAL=oops"}}, nil)
+	if err == nil {
+		srv.Stop()
+		t.Fatal("Launch succeeded with PING_INTERVAL=oops")
+	}
+	if !strings.Contains(err.Error(), "PING_INTERVAL") {
+		t.Fatalf("error %q does not name the bad setting", err)
+	}
+	goleak.VerifyNone(t)
+}
+
 func TestTwoServers(t *testing.T) {
 	a := nodeserver.Start(t, nodeserver.Options{})
 	b := nodeserver.Start(t, nodeserver.Options{Demo: true})
@@ -111,4 +175,20 @@ func ExampleStart() {
 
 	// Later: drop every connection and come back on the same URL.
 	srv.Restart(t)
+}
+
+// Run the server from a program that is not a test, such as a soak or a
+// demo: Launch and Relaunch return errors, and the caller stops the server.
+func ExampleLaunch() {
+	srv, err := nodeserver.Launch(nodeserver.Options{Recovery: true}, log.Printf)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Stop()
+	fmt.Println("clients connect to", srv.URL())
+
+	// Later: drop every connection and come back on the same URL.
+	if err := srv.Relaunch(); err != nil {
+		log.Print(err)
+	}
 }

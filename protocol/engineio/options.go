@@ -23,6 +23,9 @@ const (
 	DefaultHandshakeTimeout = 20 * time.Second
 	// DefaultWriteTimeout bounds one write to the transport.
 	DefaultWriteTimeout = 10 * time.Second
+	// DefaultReadLimit is the default largest packet accepted from the
+	// server (see Options.ReadLimit).
+	DefaultReadLimit = 16 << 20
 	// DefaultMaxPayload is assumed when the server's handshake states none.
 	DefaultMaxPayload = 1_000_000
 	// sendQueueLen is how many packet groups may wait for the writer before
@@ -64,10 +67,11 @@ type Options struct {
 	HandshakeTimeout time.Duration
 	// WriteTimeout bounds each write; DefaultWriteTimeout when zero.
 	WriteTimeout time.Duration
-	// ReadLimit is the largest packet accepted from the server; when zero it
-	// is the server's own maxPayload from the handshake (what the server
-	// accepts, the client accepts). A long-polling response may carry many
-	// packets: its body may be 16 times as large, and at least 1 MiB.
+	// ReadLimit is the largest packet accepted from the server; when zero
+	// it is DefaultReadLimit, or the server's maxPayload if that is larger.
+	// (maxPayload bounds what the server accepts, not what it sends.) A
+	// long-polling response may carry many packets: its body may be 16
+	// times as large, and at least 1 MiB.
 	ReadLimit int64
 	// NetDialContext dials the TCP connections (to the server, or to the
 	// proxy when there is one); net.Dialer when nil. Tests use it to put a

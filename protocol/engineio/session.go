@@ -173,7 +173,10 @@ func (s *Session) deadline() time.Time {
 }
 
 // pingExpired reports whether the ping deadline has passed, which catches a
-// dead link even when timers were delayed (a board that was suspended).
+// dead link before its read deadline fires (a timer delayed by a busy or
+// throttled board). It uses the monotonic clock: a Raspberry Pi has no
+// real-time clock, and its wall clock jumps when NTP first sets it, which
+// must not cut a healthy link.
 func (s *Session) pingExpired() bool {
 	return int64(time.Since(s.start)) > s.pingDeadline.Load()
 }

@@ -77,5 +77,5 @@ func readLimit(o *Options, h Handshake) int64 {
 	if o.ReadLimit > 0 {
 		return o.ReadLimit
 	}
-	return h.MaxPayload
+	return max(h.MaxPayload, DefaultReadLimit)
 }

@@ -105,35 +105,41 @@ func (s *Socket) emitOnce(ctx context.Context, p *Packet) (Args, error) {
 // if the socket is reconnecting (when buffer is true and buffering is on),
 // and fails otherwise.
 func (s *Socket) write(ctx context.Context, o *outgoing, buffer bool) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	switch {
-	case s.state == stateConnected:
-		return s.sendLocked(ctx, o)
-	case s.active && buffer && s.opts.SendBuffer > 0:
-		if len(s.sendBuf) >= s.opts.SendBuffer {
+	case s.state == stateConnected && !s.flushing:
+		sess := s.sess
+		s.mu.Unlock()
+		return s.sendOn(ctx, sess, o)
+	case s.active && (s.flushing || buffer && s.opts.SendBuffer > 0):
+		defer s.mu.Unlock()
+		if len(s.sendBuf) >= max(s.opts.SendBuffer, 0) && !s.flushing {
 			return fmt.Errorf("%w (%d emits wait for namespace %s)", ErrSendBufferFull, len(s.sendBuf), s.namespace)
 		}
 		s.sendBuf = append(s.sendBuf, o)
 		return nil
-	case s.c.closedNow():
-		return ErrClosed
 	default:
+		s.mu.Unlock()
+		if s.c.closedNow() {
+			return ErrClosed
+		}
 		return fmt.Errorf("%w: namespace %s", ErrNotConnected, s.namespace)
 	}
 }
 
-// sendLocked queues o on the session the socket is connected on; s.mu must
-// be held (see Socket.mu).
-func (s *Socket) sendLocked(ctx context.Context, o *outgoing) error {
+// sendOn queues o on sess, registering its ack first; s.wmu must be held
+// (see Socket.wmu).
+func (s *Socket) sendOn(ctx context.Context, sess *engineio.Session, o *outgoing) error {
+	s.mu.Lock()
 	s.register(o)
-	err := send(ctx, s.sess, o.p)
-	switch {
-	case err == nil:
+	s.mu.Unlock()
+	err := send(ctx, sess, o.p)
+	if err == nil {
 		return nil
-	case o.ack != nil && o.p.HasID:
-		delete(s.pending, o.p.ID)
 	}
+	s.forget(o)
 	switch {
 	case errors.Is(err, engineio.ErrPayloadTooLarge):
 		return err // sending again cannot help

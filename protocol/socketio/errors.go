@@ -93,7 +93,7 @@ func Reason(err error) string {
 		return "io client disconnect"
 	case errors.Is(err, engineio.ErrPingTimeout):
 		return "ping timeout"
-	case errors.Is(err, engineio.ErrTransportClosed):
+	case errors.Is(err, engineio.ErrTransportClosed), errors.Is(err, engineio.ErrSessionUnknown):
 		return "transport close"
 	case errors.As(err, &te):
 		return "transport error"

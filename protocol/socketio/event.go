@@ -53,9 +53,12 @@ func (a *acker) send(args []any) error {
 		return err
 	}
 	s := a.s
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state != stateConnected || s.sess != a.sess {
+	current := s.state == stateConnected && s.sess == a.sess
+	s.mu.Unlock()
+	if !current {
 		// The server forgot the event with the link or the namespace; an
 		// ack for a namespace it has left would make it close the session.
 		return fmt.Errorf("%w: namespace %s (the ack is lost)", ErrNotConnected, s.namespace)

@@ -113,11 +113,16 @@ loop:
 	return reason
 }
 
-// connectSockets sends CONNECT for every socket that wants to connect and
-// has not sent it on sess yet.
+// connectSockets does the socket work that must not run on the session's
+// reader: CONNECT for every socket that wants to connect and has not sent
+// it on sess yet, the flush of the send buffers of sockets that just
+// connected, and DISCONNECT for namespaces connected after their socket
+// gave up.
 func (c *Client) connectSockets(ctx context.Context, sess *engineio.Session) {
 	for _, s := range c.allSockets() {
 		s.sendConnect(ctx, sess)
+		s.flush(sess)
+		s.sayGoodbye(sess)
 	}
 }
 

@@ -1,12 +1,9 @@
 package socketio
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"slices"
-
-	"github.com/sioagent/sioagent/protocol/engineio"
 )
 
 // errNoSID is the reason a CONNECT reply without a socket id is refused:
@@ -43,49 +40,31 @@ func (s *Socket) onConnect(p *Packet) {
 	s.mu.Lock()
 	sess := s.inFlight
 	s.inFlight = nil
-	if s.state != stateConnecting || sess == nil {
-		// The socket gave up while the CONNECT was in flight: leave the
-		// namespace again, or the server would keep it.
-		if sess != nil {
-			s.sendGoodbye(sess)
-		}
+	switch {
+	case sess == nil:
 		s.mu.Unlock()
+		return // no CONNECT awaits a reply: ignore
+	case s.state != stateConnecting:
+		// The socket gave up while the CONNECT was in flight: the manager
+		// leaves the namespace again, or the server would keep it.
+		s.goodbye = sess
+		s.mu.Unlock()
+		s.c.notify()
 		return
-	}
-	if reply.SID == "" {
+	case reply.SID == "":
 		s.mu.Unlock()
 		s.deactivate(errNoSID)
 		return
 	}
 	s.recovered = s.pid != "" && reply.PID == s.pid
-	s.state, s.sess, s.id, s.pid = stateConnected, sess, reply.SID, reply.PID
-	early, buffered := s.early, s.sendBuf
-	s.early, s.sendBuf = nil, nil
+	s.state, s.flushing, s.sess, s.id, s.pid = stateConnected, true, sess, reply.SID, reply.PID
+	early := s.early
+	s.early = nil
 	for _, e := range early {
 		s.dispatchEventLocked(e)
 	}
-	for _, o := range buffered {
-		if err := s.sendLocked(context.Background(), o); err != nil {
-			o.fail(err)
-		}
-	}
-	recovered := s.recovered
-	s.settle(nil)
 	s.mu.Unlock()
-	s.c.status(Status{Kind: StatusConnected, Namespace: s.namespace, Recovered: recovered})
-	if s.opts.OnConnect != nil {
-		s.c.disp.push(func() { s.opts.OnConnect(recovered) }, true)
-	}
-}
-
-// sendGoodbye queues a DISCONNECT for the namespace on sess; s.mu must be
-// held.
-func (s *Socket) sendGoodbye(sess *engineio.Session) {
-	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
-	defer cancel()
-	if err := send(ctx, sess, &Packet{Type: PacketDisconnect, Namespace: s.namespace}); err != nil {
-		s.c.log.Debug("socketio: DISCONNECT not sent", "namespace", s.namespace, "err", err)
-	}
+	s.c.notify() // the manager flushes the send buffer, then reports
 }
 
 // onConnectError handles the server's refusal of the namespace.

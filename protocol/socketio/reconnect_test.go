@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -16,10 +17,15 @@ import (
 	"github.com/sioagent/sioagent/protocol/socketio"
 )
 
-// fastReconnect makes tests reconnect quickly and without jitter.
+// fastReconnect makes tests reconnect quickly and without jitter, where
+// they did not choose their own delays.
 func fastReconnect(o *socketio.Options) *socketio.Options {
-	o.ReconnectDelay = 50 * time.Millisecond
-	o.ReconnectDelayMax = 400 * time.Millisecond
+	if o.ReconnectDelay == 0 {
+		o.ReconnectDelay = 50 * time.Millisecond
+	}
+	if o.ReconnectDelayMax == 0 {
+		o.ReconnectDelayMax = 400 * time.Millisecond
+	}
 	o.RandomizationFactor = -1
 	return o
 }
@@ -98,110 +104,142 @@ func proxied(t *testing.T, sopts nodeserver.Options, copts socketio.Options) (*n
 	return srv, p, newClient(t, p.URL(), fastReconnect(&copts)), log
 }
 
+// proxied is the package's proxied with the mode's transports.
+func (m mode) proxied(t *testing.T, sopts nodeserver.Options, copts socketio.Options) (*nodeserver.Server, *faultproxy.Proxy, *socketio.Client, *statusLog) {
+	copts.Engine.Transports = m.transports
+	return proxied(t, sopts, copts)
+}
+
+// TestReconnectsAfterCutAndCloseAndRecovers runs where the session lives on
+// one TCP connection: a polling session makes a request per connection, so
+// a cut between two requests does not end it (the refusal in
+// TestRecoveryDeliversEveryEventOnceInOrder covers polling).
 func TestReconnectsAfterCutAndCloseAndRecovers(t *testing.T) {
-	// StableAfter 1ns: every connection counts as stable, so each fault
-	// starts from the first delay again.
-	_, p, c, log := proxied(t, nodeserver.Options{Recovery: true}, socketio.Options{StableAfter: time.Nanosecond})
-	welcome := make(chan struct{}, 10)
-	s := c.Socket("/", nil)
-	s.On("welcome", func(*socketio.Event) { welcome <- struct{}{} })
-	if err := s.Connect(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
-	wait(t, welcome, "welcome") // the first offset: recovery is possible from now on
-	id := s.ID()
-	for _, fault := range []struct {
-		name   string
-		inject func()
-		reason []string
-	}{
-		{"hard cut", p.Cut, []string{"transport error", "transport close"}},
-		{"clean close", p.CloseAll, []string{"transport close", "transport error"}},
-	} {
-		fault.inject()
-		d := log.next(t, socketio.StatusDisconnected)
-		if r := socketio.Reason(d.Err); r != fault.reason[0] && r != fault.reason[1] {
-			t.Errorf("%s: reason %q (%v)", fault.name, r, d.Err)
+	eachMode(t, func(t *testing.T, m mode) {
+		if m.transports[len(m.transports)-1] != engineio.TransportWebSocket {
+			return
 		}
-		rc := log.next(t, socketio.StatusReconnecting)
-		if rc.Attempt != 1 || rc.Delay != 50*time.Millisecond {
-			t.Errorf("%s: first reconnection %+v, want attempt 1 after the base delay", fault.name, rc)
+		// StableAfter 1ns: every connection counts as stable, so each fault
+		// starts from the first delay again.
+		// The first delay leaves the server time to notice the cut: a
+		// client that is back before that cannot recover (the old session
+		// is not closed yet), a race of the protocol itself.
+		const delay = 300 * time.Millisecond
+		_, p, c, log := m.proxied(t, nodeserver.Options{Recovery: true}, socketio.Options{StableAfter: time.Nanosecond, ReconnectDelay: delay, ReconnectDelayMax: delay})
+		welcome := make(chan struct{}, 10)
+		s := c.Socket("/", nil)
+		s.On("welcome", func(*socketio.Event) { welcome <- struct{}{} })
+		if err := s.Connect(ctxT(t)); err != nil {
+			t.Fatal(err)
 		}
-		st := log.next(t, socketio.StatusConnected)
-		if !st.Recovered || !s.Recovered() || s.ID() != id {
-			t.Fatalf("%s: recovered=%v, id %q -> %q", fault.name, st.Recovered, id, s.ID())
+		wait(t, welcome, "welcome") // the first offset: recovery is possible from now on
+		id := s.ID()
+		for _, fault := range []struct {
+			name   string
+			inject func()
+			reason []string
+		}{
+			{"hard cut", p.Cut, []string{"transport error", "transport close"}},
+			{"clean close", p.CloseAll, []string{"transport close", "transport error"}},
+		} {
+			waitTransport(t, c, engineio.TransportWebSocket) // an upgrade may still be under way
+			fault.inject()
+			d := log.next(t, socketio.StatusDisconnected)
+			if r := socketio.Reason(d.Err); r != fault.reason[0] && r != fault.reason[1] {
+				t.Errorf("%s: reason %q (%v)", fault.name, r, d.Err)
+			}
+			rc := log.next(t, socketio.StatusReconnecting)
+			if rc.Attempt != 1 || rc.Delay != delay {
+				t.Errorf("%s: first reconnection %+v, want attempt 1 after the base delay", fault.name, rc)
+			}
+			st := log.next(t, socketio.StatusConnected)
+			if !st.Recovered || !s.Recovered() || s.ID() != id {
+				t.Fatalf("%s: recovered=%v, id %q -> %q", fault.name, st.Recovered, id, s.ID())
+			}
 		}
-	}
-	reply, err := s.EmitWithAck(ctxT(t), "echo", "after")
-	if err != nil {
-		t.Fatal(err)
-	}
-	jsonEq(t, reply.Raw(0), `"after"`)
+		reply, err := s.EmitWithAck(ctxT(t), "echo", "after")
+		if err != nil {
+			t.Fatal(err)
+		}
+		jsonEq(t, reply.Raw(0), `"after"`)
+	})
 }
 
 func TestRecoveryDeliversEveryEventOnceInOrder(t *testing.T) {
-	const n = 300
-	_, p, c, log := proxied(t, nodeserver.Options{Recovery: true}, socketio.Options{ReconnectDelay: time.Second, RandomizationFactor: -1})
-	got := make(chan int, n)
-	done := make(chan struct{})
-	var handlerSawOffset bool
-	s := c.Socket("/", nil)
-	s.On("seq", func(e *socketio.Event) {
-		if e.Args.Len() != 1 {
-			handlerSawOffset = true
+	eachMode(t, func(t *testing.T, m mode) {
+		const n = 300
+		// Short heartbeats: a polling server notices a lost client only
+		// through them, and must have noticed before the client comes back
+		// for the session to be recoverable.
+		_, p, c, log := m.proxied(t, nodeserver.Options{Recovery: true, PingInterval: 300 * time.Millisecond, PingTimeout: 700 * time.Millisecond}, socketio.Options{})
+		got := make(chan int, n)
+		done := make(chan struct{})
+		var handlerSawOffset atomic.Bool
+		s := c.Socket("/", nil)
+		s.On("seq", func(e *socketio.Event) {
+			if e.Args.Len() != 1 {
+				handlerSawOffset.Store(true)
+			}
+			i, _ := socketio.Arg[int](e.Args, 0)
+			got <- i
+		})
+		s.On("stream-done", func(*socketio.Event) { close(done) })
+		if err := s.Connect(ctxT(t)); err != nil {
+			t.Fatal(err)
 		}
-		i, _ := socketio.Arg[int](e.Args, 0)
-		got <- i
+		log.next(t, socketio.StatusConnected) // the first connection
+		if err := s.Emit(ctxT(t), "stream", n, 10); err != nil {
+			t.Fatal(err)
+		}
+		for range 50 {
+			wait(t, got, "seq before the cut")
+		}
+		// The link is down for 1.5 s; the server keeps emitting, to nobody.
+		p.SetRefuse(true)
+		p.Cut()
+		log.next(t, socketio.StatusDisconnected)
+		time.Sleep(1500 * time.Millisecond)
+		p.SetRefuse(false)
+		st := log.next(t, socketio.StatusConnected)
+		if !st.Recovered {
+			t.Fatal("not recovered")
+		}
+		wait(t, done, "stream-done")
+		close(got)
+		next := 50
+		for i := range got {
+			if i != next {
+				t.Fatalf("after the cut: got %d, want %d (lost, duplicated or reordered)", i, next)
+			}
+			next++
+		}
+		if next != n {
+			t.Fatalf("received %d of %d", next, n)
+		}
+		if handlerSawOffset.Load() {
+			t.Fatal("a handler saw the recovery offset argument")
+		}
 	})
-	s.On("stream-done", func(*socketio.Event) { close(done) })
-	if err := s.Connect(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
-	log.next(t, socketio.StatusConnected) // the first connection
-	if err := s.Emit(ctxT(t), "stream", n, 10); err != nil {
-		t.Fatal(err)
-	}
-	for range 50 {
-		wait(t, got, "seq before the cut")
-	}
-	p.Cut() // the server keeps emitting for about a second, to nobody
-	st := log.next(t, socketio.StatusConnected)
-	if !st.Recovered {
-		t.Fatal("not recovered")
-	}
-	wait(t, done, "stream-done")
-	close(got)
-	next := 50
-	for i := range got {
-		if i != next {
-			t.Fatalf("after the cut: got %d, want %d (lost, duplicated or reordered)", i, next)
-		}
-		next++
-	}
-	if next != n {
-		t.Fatalf("received %d of %d", next, n)
-	}
-	if handlerSawOffset {
-		t.Fatal("a handler saw the recovery offset argument")
-	}
 }
 
 func TestServerRestartReconnectsWithoutRecovery(t *testing.T) {
-	srv, _, c, log := proxied(t, nodeserver.Options{Recovery: true}, socketio.Options{})
-	welcome := make(chan *socketio.Event, 10)
-	s := c.Socket("/", nil)
-	s.On("welcome", func(e *socketio.Event) { welcome <- e })
-	if err := s.Connect(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
-	wait(t, welcome, "welcome")
-	id := s.ID()
-	srv.Restart(t)
-	st := log.next(t, socketio.StatusConnected)
-	if st.Recovered || s.Recovered() || s.ID() == id {
-		t.Fatalf("after a server restart: recovered=%v, id %q -> %q", st.Recovered, id, s.ID())
-	}
-	wait(t, welcome, "welcome after restart")
+	eachMode(t, func(t *testing.T, m mode) {
+		srv, _, c, log := m.proxied(t, nodeserver.Options{Recovery: true}, socketio.Options{})
+		welcome := make(chan *socketio.Event, 10)
+		s := c.Socket("/", nil)
+		s.On("welcome", func(e *socketio.Event) { welcome <- e })
+		if err := s.Connect(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+		wait(t, welcome, "welcome")
+		id := s.ID()
+		srv.Restart(t)
+		st := log.next(t, socketio.StatusConnected)
+		if st.Recovered || s.Recovered() || s.ID() == id {
+			t.Fatalf("after a server restart: recovered=%v, id %q -> %q", st.Recovered, id, s.ID())
+		}
+		wait(t, welcome, "welcome after restart")
+	})
 }
 
 func TestHalfOpenLinkDetectedThenReconnects(t *testing.T) {
@@ -314,6 +352,18 @@ func TestServerDownCapsDelaysAndStaysIdle(t *testing.T) {
 	log.next(t, socketio.StatusConnected)
 }
 
+// waitTransport waits until the client's session runs on transport.
+func waitTransport(t *testing.T, c *socketio.Client, transport string) {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for c.Transport() != transport {
+		if time.Now().After(deadline) {
+			t.Fatalf("session still on %q, want %q", c.Transport(), transport)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // cpuTime is the CPU time this process has used.
 func cpuTime(t *testing.T) time.Duration {
 	var ru syscall.Rusage
@@ -413,38 +463,40 @@ func TestAuthFuncCalledOnEveryAttempt(t *testing.T) {
 }
 
 func TestEmitsWaitInBufferWhileReconnecting(t *testing.T) {
-	srv, _, c, log := proxied(t, nodeserver.Options{Recovery: true}, socketio.Options{})
-	s := c.Socket("/", &socketio.SocketOptions{SendBuffer: 100})
-	welcome := collect(s, "welcome")
-	if err := s.Connect(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
-	wait(t, welcome, "welcome")
-	srv.Stop()
-	log.next(t, socketio.StatusDisconnected)
-	ctx := ctxT(t)
-	for i := range 100 {
-		if err := s.Emit(ctx, "count", i); err != nil {
-			t.Fatalf("emit %d while disconnected: %v", i, err)
+	eachMode(t, func(t *testing.T, m mode) {
+		srv, _, c, log := m.proxied(t, nodeserver.Options{Recovery: true}, socketio.Options{})
+		s := c.Socket("/", &socketio.SocketOptions{SendBuffer: 100})
+		welcome := collect(s, "welcome")
+		if err := s.Connect(ctxT(t)); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if err := s.Emit(ctx, "count", 100); !errors.Is(err, socketio.ErrSendBufferFull) {
-		t.Fatalf("emit beyond the buffer: %v", err)
-	}
-	if err := s.EmitVolatile(ctx, "count", 100); err != nil {
-		t.Fatalf("volatile emit while disconnected must be dropped quietly: %v", err)
-	}
-	srv.Restart(t)
-	log.next(t, socketio.StatusConnected)
-	reply, err := s.EmitWithAck(ctx, "count-stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st struct{ Received, OutOfOrder, Last int }
-	reply.Decode(0, &st)
-	if st.Received != 100 || st.OutOfOrder != 0 || st.Last != 99 {
-		t.Fatalf("server saw %+v, want 0..99 in order and nothing else", st)
-	}
+		wait(t, welcome, "welcome")
+		srv.Stop()
+		log.next(t, socketio.StatusDisconnected)
+		ctx := ctxT(t)
+		for i := range 100 {
+			if err := s.Emit(ctx, "count", i); err != nil {
+				t.Fatalf("emit %d while disconnected: %v", i, err)
+			}
+		}
+		if err := s.Emit(ctx, "count", 100); !errors.Is(err, socketio.ErrSendBufferFull) {
+			t.Fatalf("emit beyond the buffer: %v", err)
+		}
+		if err := s.EmitVolatile(ctx, "count", 100); err != nil {
+			t.Fatalf("volatile emit while disconnected must be dropped quietly: %v", err)
+		}
+		srv.Restart(t)
+		log.next(t, socketio.StatusConnected)
+		reply, err := s.EmitWithAck(ctx, "count-stats")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st struct{ Received, OutOfOrder, Last int }
+		reply.Decode(0, &st)
+		if st.Received != 100 || st.OutOfOrder != 0 || st.Last != 99 {
+			t.Fatalf("server saw %+v, want 0..99 in order and nothing else", st)
+		}
+	})
 }
 
 func TestFailFastWithoutBuffer(t *testing.T) {

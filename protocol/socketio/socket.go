@@ -76,15 +76,20 @@ type Socket struct {
 	namespace string
 	opts      SocketOptions
 
-	// mu guards the fields below. Packets of the namespace are queued to
-	// the session while it is held, so that nothing is written for a
-	// namespace the socket has left (the Node server closes the whole
-	// session for that) and the send buffer is flushed before new emits.
+	// wmu orders the packets of the namespace: it is held while one is
+	// queued to the session (which may block), so that the send buffer is
+	// flushed before newer emits and nothing follows a DISCONNECT. The
+	// session's reader never takes it. It is taken before mu.
+	wmu sync.Mutex
+
+	// mu guards the fields below; it is never held while blocking.
 	mu        sync.Mutex
 	active    bool              // the application wants it connected
 	state     state             // see above
+	flushing  bool              // connected, but the send buffer still goes first
 	sess      *engineio.Session // the session it is connected on
 	inFlight  *engineio.Session // the session a CONNECT awaits its reply on
+	goodbye   *engineio.Session // the server connected it there after it gave up
 	id        string
 	pid       string // connection state recovery: private session id
 	offset    string // connection state recovery: last offset received
@@ -235,13 +240,69 @@ func (s *Socket) sendConnect(ctx context.Context, sess *engineio.Session) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.state != stateConnecting || s.inFlight == sess {
+		s.mu.Unlock()
 		return
 	}
 	s.inFlight = sess
+	s.mu.Unlock()
 	if err := send(ctx, sess, &Packet{Type: PacketConnect, Namespace: s.namespace, Data: data}); err != nil {
 		s.c.log.Debug("socketio: CONNECT not sent", "namespace", s.namespace, "err", err)
+	}
+}
+
+// flush runs on the manager goroutine after the socket connected on sess:
+// it sends the emits that waited in the send buffer, in order, before any
+// newer one, then reports the connection.
+func (s *Socket) flush(sess *engineio.Session) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	for {
+		s.mu.Lock()
+		if !s.flushing || s.sess != sess {
+			s.mu.Unlock()
+			return
+		}
+		buffered := s.sendBuf
+		s.sendBuf = nil
+		if len(buffered) == 0 {
+			s.flushing = false
+			recovered := s.recovered
+			s.settle(nil) // Connect returns once newer emits can go straight out
+			s.mu.Unlock()
+			s.reportConnect(recovered)
+			return
+		}
+		s.mu.Unlock()
+		for _, o := range buffered {
+			if err := s.sendOn(context.Background(), sess, o); err != nil {
+				o.fail(err)
+			}
+		}
+	}
+}
+
+// sayGoodbye runs on the manager goroutine: it leaves a namespace the
+// server connected after the socket had given up on it.
+func (s *Socket) sayGoodbye(sess *engineio.Session) {
+	s.mu.Lock()
+	due := s.goodbye == sess
+	s.goodbye = nil
+	s.mu.Unlock()
+	if !due {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	if err := send(ctx, sess, &Packet{Type: PacketDisconnect, Namespace: s.namespace}); err != nil {
+		s.c.log.Debug("socketio: DISCONNECT not sent", "namespace", s.namespace, "err", err)
+	}
+}
+
+func (s *Socket) reportConnect(recovered bool) {
+	s.c.status(Status{Kind: StatusConnected, Namespace: s.namespace, Recovered: recovered})
+	if s.opts.OnConnect != nil {
+		s.c.disp.push(func() { s.opts.OnConnect(recovered) }, true)
 	}
 }
 
@@ -311,12 +372,18 @@ func (s *Socket) authPayload(ctx context.Context) (json.RawMessage, error) {
 // events it has received but not yet dispatched when the DISCONNECT
 // arrives, so emit with an ack what must arrive before it.
 func (s *Socket) Disconnect() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.mu.Lock()
+	sess, connected := s.sess, s.state == stateConnected
+	s.mu.Unlock()
 	var err error
-	s.deactivateWith(ErrClientDisconnect, func(sess *engineio.Session) {
+	if connected {
 		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
-		defer cancel()
 		err = send(ctx, sess, &Packet{Type: PacketDisconnect, Namespace: s.namespace})
-	})
+		cancel()
+	}
+	s.deactivate(ErrClientDisconnect)
 	return err
 }
 
@@ -324,22 +391,13 @@ func (s *Socket) Disconnect() error {
 // acks, buffered emits and waiting Connects with reason, and reports the
 // disconnection.
 func (s *Socket) deactivate(reason error) {
-	s.deactivateWith(reason, nil)
-}
-
-// deactivateWith is deactivate that first calls goodbye, if not nil, with
-// the session the socket is connected on, under the socket's lock.
-func (s *Socket) deactivateWith(reason error, goodbye func(*engineio.Session)) {
 	s.mu.Lock()
 	if !s.active {
 		s.mu.Unlock()
 		return
 	}
 	wasConnected := s.state == stateConnected
-	if wasConnected && goodbye != nil {
-		goodbye(s.sess)
-	}
-	s.active, s.state, s.sess, s.id, s.early = false, stateDisconnected, nil, "", nil
+	s.active, s.state, s.flushing, s.sess, s.id, s.early = false, stateDisconnected, false, nil, "", nil
 	pending, buffered := s.takePending()
 	s.settle(reason)
 	s.mu.Unlock()
@@ -363,7 +421,7 @@ func (s *Socket) onSessionEnd(sess *engineio.Session, reason error) {
 		return
 	}
 	wasConnected := s.state == stateConnected
-	s.state, s.sess, s.id, s.early = stateConnecting, nil, "", nil
+	s.state, s.flushing, s.sess, s.id, s.early = stateConnecting, false, nil, "", nil
 	pending := s.pending
 	s.pending = make(map[uint64]chan<- ackResult)
 	s.mu.Unlock()
