@@ -253,7 +253,7 @@ func (c *Client) Close() error {
 	<-c.done
 	if !already {
 		for _, s := range c.allSockets() {
-			s.deactivate(ErrClientDisconnect)
+			s.deactivate(errClientClosed)
 		}
 		c.disp.stop()
 	}

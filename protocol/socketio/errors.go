@@ -29,7 +29,8 @@ var (
 	// socket ("io server disconnect"). The socket is not reconnected.
 	ErrServerDisconnect = errors.New("socketio: io server disconnect")
 	// ErrClientDisconnect is the reason when Socket.Disconnect or
-	// Client.Close was called ("io client disconnect").
+	// Client.Close was called ("io client disconnect"); after Close the
+	// reason matches ErrClosed too.
 	ErrClientDisconnect = errors.New("socketio: io client disconnect")
 	// ErrReservedEvent is returned when emitting an event name the protocol
 	// reserves (connect, connect_error, disconnect, disconnecting,

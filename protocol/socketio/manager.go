@@ -27,11 +27,22 @@ func (c *Client) run(ctx context.Context) {
 				c.backoff.reset()
 			}
 		}
-		if ctx.Err() != nil || !c.retry(ctx, err) {
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, errIdle):
+			continue // no socket wants the session: wait for one, no backoff
+		case !c.retry(ctx, err):
 			return
 		}
 	}
 }
+
+// errIdle ends a session that no socket needs any more.
+var errIdle = errors.New("socketio: no namespace left")
+
+// errClientClosed is the disconnect reason when Client.Close is called.
+var errClientClosed = fmt.Errorf("%w (%w)", ErrClientDisconnect, ErrClosed)
 
 // waitActive blocks until some socket wants to be connected; false once
 // the client is closing.
@@ -89,11 +100,15 @@ func (c *Client) open(ctx context.Context) (*engineio.Session, error) {
 // session ended.
 func (c *Client) serve(ctx context.Context, sess *engineio.Session) error {
 	c.connectSockets(ctx, sess)
+	idle := false
 loop:
 	for {
 		select {
 		case <-c.wake:
 			c.connectSockets(ctx, sess)
+			if idle = !c.anyActive(); idle {
+				break loop // like the reference Manager: no namespace, no session
+			}
 		case <-sess.Done():
 			break loop
 		case <-ctx.Done():
@@ -102,6 +117,12 @@ loop:
 	}
 	sess.Close() // flushes when closing; otherwise waits for the reader and writer to exit
 	reason := sess.Err()
+	switch {
+	case ctx.Err() != nil:
+		reason = errClientClosed
+	case idle:
+		reason = errIdle
+	}
 	c.log.Debug("socketio: session ended", "reason", Reason(reason))
 	c.mu.Lock()
 	c.sess = nil
