@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sioagent/sioagent/internal/faultproxy"
 	"github.com/sioagent/sioagent/internal/nodeserver"
 	"go.uber.org/goleak"
 )
@@ -173,6 +175,40 @@ func TestListenExitsWhenServerDisconnects(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "io server disconnect") {
 		t.Fatalf("stderr %q", stderr.String())
+	}
+}
+
+func TestListenKeepsListeningAcrossReconnections(t *testing.T) {
+	srv := nodeserver.Start(t, nodeserver.Options{Recovery: true})
+	p := faultproxy.Start(t, fmt.Sprintf("127.0.0.1:%d", srv.Port()))
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"listen", p.URL(), "welcome", "doge"}, &stdout, &stderr) }()
+	waitFor(t, &stdout, `"event":"welcome"`)
+	p.Cut()
+	waitFor(t, &stderr, "reconnecting: attempt 1")
+	waitFor(t, &stderr, "connected / (recovered=true)")
+	if code, _, errOut := runCmd(t, "emit", srv.URL(), "doge-all"); code != exitOK {
+		t.Fatalf("emit: %d %s", code, errOut)
+	}
+	waitFor(t, &stdout, `"event":"doge"`)
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("exit %d, stderr %s", code, stderr.String())
+	}
+}
+
+// waitFor waits until b contains s.
+func waitFor(t *testing.T, b *lockedBuffer, s string) {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for !strings.Contains(b.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q never appeared in:\n%s", s, b.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -243,77 +243,81 @@ func TestServerRestartReconnectsWithoutRecovery(t *testing.T) {
 }
 
 func TestHalfOpenLinkDetectedThenReconnects(t *testing.T) {
-	const interval, timeout = 300 * time.Millisecond, time.Second
-	_, p, c, log := proxied(t, nodeserver.Options{PingInterval: interval, PingTimeout: timeout},
-		socketio.Options{Engine: engineio.Options{HandshakeTimeout: time.Second}})
-	s := c.Socket("/", nil)
-	if err := s.Connect(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
-	frozen := time.Now()
-	p.Freeze()
-	d := log.next(t, socketio.StatusDisconnected)
-	if !errors.Is(d.Err, engineio.ErrPingTimeout) {
-		t.Fatalf("reason %v, want ping timeout", d.Err)
-	}
-	if took := time.Since(frozen); took > interval+timeout+time.Second {
-		t.Fatalf("detected after %v, want within pingInterval+pingTimeout (%v) and slack", took, interval+timeout)
-	}
-	log.next(t, socketio.StatusOpenFailed) // attempts through the frozen link fail too
-	p.Thaw()
-	log.next(t, socketio.StatusConnected)
-	if _, err := s.EmitWithAck(ctxT(t), "echo", 1); err != nil {
-		t.Fatal(err)
-	}
+	eachMode(t, func(t *testing.T, m mode) {
+		const interval, timeout = 300 * time.Millisecond, time.Second
+		_, p, c, log := m.proxied(t, nodeserver.Options{PingInterval: interval, PingTimeout: timeout},
+			socketio.Options{Engine: engineio.Options{HandshakeTimeout: time.Second}})
+		s := c.Socket("/", nil)
+		if err := s.Connect(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+		frozen := time.Now()
+		p.Freeze()
+		d := log.next(t, socketio.StatusDisconnected)
+		if !errors.Is(d.Err, engineio.ErrPingTimeout) {
+			t.Fatalf("reason %v, want ping timeout", d.Err)
+		}
+		if took := time.Since(frozen); took > interval+timeout+time.Second {
+			t.Fatalf("detected after %v, want within pingInterval+pingTimeout (%v) and slack", took, interval+timeout)
+		}
+		log.next(t, socketio.StatusOpenFailed) // attempts through the frozen link fail too
+		p.Thaw()
+		log.next(t, socketio.StatusConnected)
+		if _, err := s.EmitWithAck(ctxT(t), "echo", 1); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 func TestSlowAndLaggyLinks(t *testing.T) {
-	_, p, c, log := proxied(t, nodeserver.Options{}, socketio.Options{})
-	s := c.Socket("/", &socketio.SocketOptions{AckTimeout: 5 * time.Second})
-	if err := s.Connect(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
-	blob := make([]byte, 4096)
-	for i := range blob {
-		blob[i] = byte(i)
-	}
-	p.SetLatency(300 * time.Millisecond)
-	start := time.Now()
-	var wg sync.WaitGroup
-	errs := make(chan error, 20)
-	for i := range 20 { // in flight together: not one per round trip
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			reply, err := s.EmitWithAck(ctxT(t), "echo", i, blob)
-			if err == nil {
-				b, _ := socketio.Arg[[]byte](reply, 1)
-				if len(b) != len(blob) || b[4095] != blob[4095] {
-					err = fmt.Errorf("ack %d: binary came back as %d bytes", i, len(b))
-				}
-			}
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatalf("with 300 ms latency: %v", err)
+	eachMode(t, func(t *testing.T, m mode) {
+		_, p, c, log := m.proxied(t, nodeserver.Options{}, socketio.Options{})
+		s := c.Socket("/", &socketio.SocketOptions{AckTimeout: 5 * time.Second})
+		if err := s.Connect(ctxT(t)); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if took := time.Since(start); took > 5*time.Second {
-		t.Fatalf("20 acks took %v over a 600 ms round trip: not pipelined", took)
-	}
-	p.SetLatency(0)
-	p.SetBandwidth(10 * 1024)
-	big := make([]byte, 20*1024)
-	if _, err := s.EmitWithAck(ctxT(t), "echo", big); err != nil {
-		t.Fatalf("20 KB each way at 10 KB/s: %v", err)
-	}
-	if n := log.count(socketio.StatusDisconnected); n != 0 {
-		t.Fatalf("%d disconnections on a slow but working link", n)
-	}
+		blob := make([]byte, 4096)
+		for i := range blob {
+			blob[i] = byte(i)
+		}
+		p.SetLatency(300 * time.Millisecond)
+		start := time.Now()
+		var wg sync.WaitGroup
+		errs := make(chan error, 20)
+		for i := range 20 { // in flight together: not one per round trip
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				reply, err := s.EmitWithAck(ctxT(t), "echo", i, blob)
+				if err == nil {
+					b, _ := socketio.Arg[[]byte](reply, 1)
+					if len(b) != len(blob) || b[4095] != blob[4095] {
+						err = fmt.Errorf("ack %d: binary came back as %d bytes", i, len(b))
+					}
+				}
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("with 300 ms latency: %v", err)
+			}
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Fatalf("20 acks took %v over a 600 ms round trip: not pipelined", took)
+		}
+		p.SetLatency(0)
+		p.SetBandwidth(10 * 1024)
+		big := make([]byte, 20*1024)
+		if _, err := s.EmitWithAck(ctxT(t), "echo", big); err != nil {
+			t.Fatalf("20 KB each way at 10 KB/s: %v", err)
+		}
+		if n := log.count(socketio.StatusDisconnected); n != 0 {
+			t.Fatalf("%d disconnections on a slow but working link", n)
+		}
+	})
 }
 
 func TestServerDownCapsDelaysAndStaysIdle(t *testing.T) {
@@ -513,34 +517,36 @@ func TestFailFastWithoutBuffer(t *testing.T) {
 }
 
 func TestAckRetriesSurviveACut(t *testing.T) {
-	_, p, c, _ := proxied(t, nodeserver.Options{}, socketio.Options{})
-	s := c.Socket("/", &socketio.SocketOptions{AckTimeout: 2 * time.Second, Retries: 5})
-	if err := s.Connect(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
-	const n = 50
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			reply, err := s.EmitWithAck(ctxT(t), "slow-echo", 200, i)
-			if err == nil {
-				if got, _ := socketio.Arg[int](reply, 0); got != i {
-					err = fmt.Errorf("ack for %d carried %d", i, got)
-				}
-			}
-			errs <- err
-		}()
-	}
-	time.Sleep(100 * time.Millisecond) // all sent, none acked yet
-	p.Cut()
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
+	eachMode(t, func(t *testing.T, m mode) {
+		_, p, c, _ := m.proxied(t, nodeserver.Options{}, socketio.Options{})
+		s := c.Socket("/", &socketio.SocketOptions{AckTimeout: 2 * time.Second, Retries: 5})
+		if err := s.Connect(ctxT(t)); err != nil {
 			t.Fatal(err)
 		}
-	}
+		const n = 50
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				reply, err := s.EmitWithAck(ctxT(t), "slow-echo", 200, i)
+				if err == nil {
+					if got, _ := socketio.Arg[int](reply, 0); got != i {
+						err = fmt.Errorf("ack for %d carried %d", i, got)
+					}
+				}
+				errs <- err
+			}()
+		}
+		time.Sleep(100 * time.Millisecond) // all sent, none acked yet
+		p.Cut()
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 }
