@@ -550,3 +550,29 @@ func TestAckRetriesSurviveACut(t *testing.T) {
 		}
 	})
 }
+
+func TestReconnectAttemptsGiveUp(t *testing.T) {
+	srv, _, c, log := proxied(t, nodeserver.Options{}, socketio.Options{ReconnectAttempts: 3})
+	reasons := make(chan error, 2)
+	s := c.Socket("/", &socketio.SocketOptions{OnDisconnect: func(r error) { reasons <- r }})
+	if err := s.Connect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	st := log.next(t, socketio.StatusReconnectFailed)
+	if n := log.count(socketio.StatusOpenFailed); n != 3 {
+		t.Fatalf("%d failed attempts before giving up, want 3", n)
+	}
+	if st.Err == nil {
+		t.Fatal("no error with the reconnect failure")
+	}
+	wait(t, reasons, "the disconnection")
+	srv.Restart(t)
+	time.Sleep(300 * time.Millisecond) // more than the reconnection delays
+	if s.Connected() {
+		t.Fatal("reconnected after giving up")
+	}
+	if err := s.Connect(ctxT(t)); err != nil {
+		t.Fatalf("the application connects again: %v", err)
+	}
+}
