@@ -87,8 +87,12 @@ func (r *report) write(w io.Writer) {
 	line("faults injected", "%d (%s); %d while the client was not connected",
 		total(st.Faults), faultCounts(st), st.FaultsWhileDown)
 	line("disconnections", "%d (%s)", st.Disconnections, r.byCause(func(c causeStats) int { return c.Disconnections }))
-	line("reconnections", "%d; %d attempts (%d failed to open), highest attempt number %d",
-		st.Reconnections, st.Attempts, st.OpenFailures, st.MaxAttempt)
+	open := ""
+	if !st.ConnectedAtEnd {
+		open = "; disconnected at the end (the last outage is not counted)"
+	}
+	line("reconnections", "%d; %d attempts (%d failed to open), highest attempt number %d%s",
+		st.Reconnections, st.Attempts, st.OpenFailures, st.MaxAttempt, open)
 	line("reconnect time", "%s", durationStats(st.ReconnectTimes))
 	line("recovered ratio", "%s (recovered / reconnections not after a server restart)", ratio(st.Recovered, st.Recoverable))
 	line("  by cause", "%s", r.recoveredByCause())

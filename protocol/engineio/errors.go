@@ -28,6 +28,8 @@ var (
 	// balancer without sticky sessions sent the request to another node).
 	// The session is over; reconnecting with a new one can help.
 	ErrSessionUnknown = errors.New("engineio: session ID unknown")
+	// ErrQueueFull is returned by TrySend when the send queue is full.
+	ErrQueueFull = errors.New("engineio: send queue full")
 	// ErrPayloadTooLarge is returned by Send for a packet larger than the
 	// server's maxPayload; the server would drop the connection for it.
 	ErrPayloadTooLarge = errors.New("engineio: packet larger than maxPayload")

@@ -191,6 +191,37 @@ func (s *Session) pingExpired() bool {
 // counts as its base64 encoding, 4/3 of its size. The packets' data is
 // read when it is written: the caller must not modify it after Send.
 func (s *Session) Send(ctx context.Context, packets ...Packet) error {
+	if err := s.writable(packets); err != nil {
+		return err
+	}
+	select {
+	case s.sendq <- outgoing{packets: packets}:
+		return nil
+	case <-s.done:
+		return s.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TrySend is Send that never blocks: when the send queue is full it
+// returns ErrQueueFull and queues nothing. It is for packets that are
+// worthless when late (the reference client's volatile flag).
+func (s *Session) TrySend(packets ...Packet) error {
+	if err := s.writable(packets); err != nil {
+		return err
+	}
+	select {
+	case s.sendq <- outgoing{packets: packets}:
+		return nil
+	default:
+		return ErrQueueFull
+	}
+}
+
+// writable checks that packets may be queued: sizes, and a session that
+// is still open (a ping deadline that has passed ends it).
+func (s *Session) writable(packets []Packet) error {
 	if err := s.checkSize(packets); err != nil {
 		return err
 	}
@@ -201,14 +232,7 @@ func (s *Session) Send(ctx context.Context, packets ...Packet) error {
 	case <-s.done:
 		return s.err
 	default:
-	}
-	select {
-	case s.sendq <- outgoing{packets: packets}:
 		return nil
-	case <-s.done:
-		return s.err
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

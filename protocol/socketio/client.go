@@ -70,6 +70,9 @@ type Client struct {
 	lastErr error // why the last connection attempt failed
 	closed  bool
 
+	failures  int // connection attempts that failed in a row (manager only)
+	closeOnce sync.Once
+
 	wake   chan struct{}      // a socket wants to connect
 	cancel context.CancelFunc // ends the manager's context: Close
 	done   chan struct{}      // closed when the manager has exited
@@ -221,12 +224,23 @@ func nsOf(p *Packet) string {
 
 // send writes one packet and its attachments over sess as one group.
 func send(ctx context.Context, sess *engineio.Session, p *Packet) error {
+	return sess.Send(ctx, engineGroup(p)...)
+}
+
+// trySend is send that drops the packet rather than wait for the queue.
+func trySend(sess *engineio.Session, p *Packet) error {
+	return sess.TrySend(engineGroup(p)...)
+}
+
+// engineGroup turns a packet into Engine.IO messages: the text part, then
+// one binary message per attachment.
+func engineGroup(p *Packet) []engineio.Packet {
 	group := make([]engineio.Packet, 1, 1+len(p.Attachments))
 	group[0] = engineio.Packet{Type: engineio.Message, Data: AppendPacket(nil, p)}
 	for _, a := range p.Attachments {
 		group = append(group, engineio.Packet{Type: engineio.Message, Data: a, Binary: true})
 	}
-	return sess.Send(ctx, group...)
+	return group
 }
 
 // closeTimeout bounds the DISCONNECT packet Socket.Disconnect sends.
@@ -246,17 +260,16 @@ const closeTimeout = time.Second
 // lost, while a transport close lets it handle them first.
 func (c *Client) Close() error {
 	c.mu.Lock()
-	already := c.closed
 	c.closed = true
 	c.mu.Unlock()
 	c.cancel()
 	<-c.done
-	if !already {
+	c.closeOnce.Do(func() { // concurrent callers wait here for the first
 		for _, s := range c.allSockets() {
 			s.deactivate(errClientClosed)
 		}
 		c.disp.stop()
-	}
+	})
 	return nil
 }
 

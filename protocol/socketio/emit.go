@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/sioagent/sioagent/protocol/engineio"
 )
@@ -12,14 +13,25 @@ import (
 // outgoing is one emit: its packet and, when an ack is wanted, where the
 // reply goes. It may wait in the send buffer while the socket reconnects.
 type outgoing struct {
-	p   *Packet
-	ack chan ackResult // nil without ack; buffered, receives once
+	p         *Packet
+	ack       chan ackResult // nil without ack; buffered, receives once
+	volatile  bool           // dropped rather than waited for
+	cancelled atomic.Bool    // its EmitWithAck gave up: do not send it any more
 }
 
 // fail delivers err to a waiting EmitWithAck.
 func (o *outgoing) fail(err error) {
 	if o.ack != nil {
-		o.ack <- ackResult{err: err}
+		deliver(o.ack, ackResult{err: err})
+	}
+}
+
+// deliver hands r to an EmitWithAck; its channel holds one result and the
+// first one wins (an ack may race a failure).
+func deliver(ch chan<- ackResult, r ackResult) {
+	select {
+	case ch <- r:
+	default:
 	}
 }
 
@@ -33,22 +45,19 @@ func (s *Socket) Emit(ctx context.Context, event string, args ...any) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, &outgoing{p: p}, true)
+	return s.write(ctx, &outgoing{p: p})
 }
 
-// EmitVolatile sends an event only if the socket is connected at this
-// moment, and otherwise drops it without error, like the reference
-// client's volatile flag: for readings that are worthless when late.
+// EmitVolatile sends an event only if it can be queued for the writer at
+// once, and otherwise drops it without error (the socket is not connected,
+// or the send queue is full), like the reference client's volatile flag:
+// for readings that are worthless when late.
 func (s *Socket) EmitVolatile(ctx context.Context, event string, args ...any) error {
 	p, err := eventPacket(s.namespace, event, args)
 	if err != nil {
 		return err
 	}
-	err = s.write(ctx, &outgoing{p: p}, false)
-	if errors.Is(err, ErrNotConnected) {
-		return nil
-	}
-	return err
+	return s.write(ctx, &outgoing{p: p, volatile: true})
 }
 
 // EmitWithAck sends an event and waits for the server's acknowledgement,
@@ -86,7 +95,7 @@ func (s *Socket) emitOnce(ctx context.Context, p *Packet) (Args, error) {
 		defer cancel()
 	}
 	o := &outgoing{p: p, ack: make(chan ackResult, 1)}
-	if err := s.write(ctx, o, true); err != nil {
+	if err := s.write(ctx, o); err != nil {
 		if ctx.Err() != nil {
 			return Args{}, fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err())
 		}
@@ -102,9 +111,9 @@ func (s *Socket) emitOnce(ctx context.Context, p *Packet) (Args, error) {
 }
 
 // write sends o now if the socket is connected, puts it in the send buffer
-// if the socket is reconnecting (when buffer is true and buffering is on),
-// and fails otherwise.
-func (s *Socket) write(ctx context.Context, o *outgoing, buffer bool) error {
+// if the socket is reconnecting (and buffering is on), drops it if it is
+// volatile and cannot go now, and fails otherwise.
+func (s *Socket) write(ctx context.Context, o *outgoing) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	s.mu.Lock()
@@ -113,9 +122,12 @@ func (s *Socket) write(ctx context.Context, o *outgoing, buffer bool) error {
 		sess := s.sess
 		s.mu.Unlock()
 		return s.sendOn(ctx, sess, o)
-	case s.active && (s.flushing || buffer && s.opts.SendBuffer > 0):
+	case o.volatile:
+		s.mu.Unlock()
+		return nil
+	case s.active && (s.flushing || s.opts.SendBuffer > 0):
 		defer s.mu.Unlock()
-		if len(s.sendBuf) >= max(s.opts.SendBuffer, 0) && !s.flushing {
+		if len(s.sendBuf) >= s.opts.SendBuffer && !s.flushing {
 			return fmt.Errorf("%w (%d emits wait for namespace %s)", ErrSendBufferFull, len(s.sendBuf), s.namespace)
 		}
 		s.sendBuf = append(s.sendBuf, o)
@@ -129,13 +141,29 @@ func (s *Socket) write(ctx context.Context, o *outgoing, buffer bool) error {
 	}
 }
 
-// sendOn queues o on sess, registering its ack first; s.wmu must be held
-// (see Socket.wmu).
+// sendOn queues o on sess, registering its ack first, if the socket is
+// still connected there; s.wmu must be held (see Socket.wmu). An emit whose
+// caller gave up is skipped.
 func (s *Socket) sendOn(ctx context.Context, sess *engineio.Session, o *outgoing) error {
 	s.mu.Lock()
+	if !s.active || s.state != stateConnected || s.sess != sess {
+		s.mu.Unlock()
+		return fmt.Errorf("%w: namespace %s", ErrDisconnected, s.namespace)
+	}
+	if o.cancelled.Load() {
+		s.mu.Unlock()
+		return nil
+	}
 	s.register(o)
 	s.mu.Unlock()
-	err := send(ctx, sess, o.p)
+	var err error
+	if o.volatile {
+		if err = trySend(sess, o.p); errors.Is(err, engineio.ErrQueueFull) {
+			return nil // dropped
+		}
+	} else {
+		err = send(ctx, sess, o.p)
+	}
 	if err == nil {
 		return nil
 	}
@@ -175,6 +203,7 @@ func (s *Socket) forget(o *outgoing) {
 // cancel withdraws o after its wait ended: from the send buffer if it is
 // still there, otherwise from the pending acks.
 func (s *Socket) cancel(o *outgoing) {
+	o.cancelled.Store(true)
 	s.mu.Lock()
 	if i := slices.Index(s.sendBuf, o); i >= 0 {
 		s.sendBuf = slices.Delete(s.sendBuf, i, i+1)

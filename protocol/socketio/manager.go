@@ -83,12 +83,13 @@ func (c *Client) open(ctx context.Context) (*engineio.Session, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {
+		c.failures++
 		c.lastErr = err
 		c.log.Debug("socketio: connection attempt failed", "err", err)
 		c.status(Status{Kind: StatusOpenFailed, Err: err})
 		return nil, err
 	}
-	c.lastErr = nil
+	c.lastErr, c.failures = nil, 0
 	c.sess = sess
 	c.log.Debug("socketio: session open", "transport", sess.Transport())
 	c.status(Status{Kind: StatusOpen, Transport: sess.Transport()})
@@ -141,23 +142,29 @@ loop:
 // gave up.
 func (c *Client) connectSockets(ctx context.Context, sess *engineio.Session) {
 	for _, s := range c.allSockets() {
+		s.sayGoodbye(sess) // before a new CONNECT for the same namespace
 		s.sendConnect(ctx, sess)
-		s.flush(sess)
-		s.sayGoodbye(sess)
+		s.flush(ctx, sess)
 	}
 }
 
 // retry waits before the next attempt after err, or gives up; false once
 // the client is closing.
 func (c *Client) retry(ctx context.Context, err error) bool {
-	if c.opts.NoReconnect {
+	switch {
+	case !c.anyActive():
+		return true // e.g. the server disconnected every namespace: nothing to reconnect
+	case c.opts.NoReconnect:
 		c.deactivateWaiting(err)
 		return true
 	}
-	if n := c.opts.ReconnectAttempts; n > 0 && c.backoff.attempts >= n {
+	if n := c.opts.ReconnectAttempts; n > 0 && c.failureCount() >= n {
 		c.status(Status{Kind: StatusReconnectFailed, Err: err})
 		c.deactivateWaiting(fmt.Errorf("%w after %d attempts: %w", ErrReconnectFailed, n, err))
 		c.backoff.reset()
+		c.mu.Lock()
+		c.failures = 0
+		c.mu.Unlock()
 		return true
 	}
 	d := c.backoff.duration()
@@ -170,6 +177,12 @@ func (c *Client) retry(ctx context.Context, err error) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+func (c *Client) failureCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failures
 }
 
 // deactivateWaiting gives up on every socket that wants to connect.

@@ -63,8 +63,10 @@ func (s *Socket) onConnect(p *Packet) {
 	for _, e := range early {
 		s.dispatchEventLocked(e)
 	}
+	recovered := s.recovered
+	s.reportConnect(recovered) // before any event that comes later
 	s.mu.Unlock()
-	s.c.notify() // the manager flushes the send buffer, then reports
+	s.c.notify() // the manager flushes the send buffer
 }
 
 // onConnectError handles the server's refusal of the namespace.
@@ -150,6 +152,6 @@ func (s *Socket) onAck(p *Packet) error {
 		s.c.log.Debug("socketio: ack for an unknown or expired id", "namespace", s.namespace, "id", p.ID)
 		return nil
 	}
-	ch <- ackResult{args: Args{raw: raw, attachments: p.Attachments}}
+	deliver(ch, ackResult{args: Args{raw: raw, attachments: p.Attachments}})
 	return nil
 }

@@ -124,7 +124,7 @@ func TestReconnectsAfterCutAndCloseAndRecovers(t *testing.T) {
 		// The first delay leaves the server time to notice the cut: a
 		// client that is back before that cannot recover (the old session
 		// is not closed yet), a race of the protocol itself.
-		const delay = 300 * time.Millisecond
+		const delay = time.Second
 		_, p, c, log := m.proxied(t, nodeserver.Options{Recovery: true}, socketio.Options{StableAfter: time.Nanosecond, ReconnectDelay: delay, ReconnectDelayMax: delay})
 		welcome := make(chan struct{}, 10)
 		s := c.Socket("/", nil)
@@ -142,7 +142,14 @@ func TestReconnectsAfterCutAndCloseAndRecovers(t *testing.T) {
 			{"hard cut", p.Cut, []string{"transport error", "transport close"}},
 			{"clean close", p.CloseAll, []string{"transport close", "transport error"}},
 		} {
-			waitTransport(t, c, engineio.TransportWebSocket) // an upgrade may still be under way
+			// An upgrade may still be under way: wait for it, then for a
+			// round trip, which the server answers only once it has the
+			// upgrade packet too (cut before that, it would keep the
+			// session on polling, and no recovery could follow).
+			waitTransport(t, c, engineio.TransportWebSocket)
+			if _, err := s.EmitWithAck(ctxT(t), "echo"); err != nil {
+				t.Fatal(err)
+			}
 			fault.inject()
 			d := log.next(t, socketio.StatusDisconnected)
 			if r := socketio.Reason(d.Err); r != fault.reason[0] && r != fault.reason[1] {

@@ -205,6 +205,9 @@ func (s *Socket) Connect(ctx context.Context) error {
 		s.active, s.state, s.sess = true, stateConnecting, nil
 	}
 	s.mu.Unlock()
+	if s.c.closedNow() { // Close ran meanwhile and did not see it active
+		s.deactivate(errClientClosed)
+	}
 	s.c.notify()
 	select {
 	case <-w.done:
@@ -229,7 +232,7 @@ func (s *Socket) settle(err error) {
 // not sent it there yet. It runs on the manager goroutine.
 func (s *Socket) sendConnect(ctx context.Context, sess *engineio.Session) {
 	s.mu.Lock()
-	wanted := s.state == stateConnecting && s.inFlight != sess
+	wanted := s.state == stateConnecting && s.inFlight != sess && s.goodbye != sess
 	s.mu.Unlock()
 	if !wanted {
 		return
@@ -253,8 +256,9 @@ func (s *Socket) sendConnect(ctx context.Context, sess *engineio.Session) {
 
 // flush runs on the manager goroutine after the socket connected on sess:
 // it sends the emits that waited in the send buffer, in order, before any
-// newer one, then reports the connection.
-func (s *Socket) flush(sess *engineio.Session) {
+// newer one, then lets Connect return. When ctx ends (Close), what is left
+// goes back to the buffer, for deactivate to fail.
+func (s *Socket) flush(ctx context.Context, sess *engineio.Session) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	for {
@@ -267,19 +271,32 @@ func (s *Socket) flush(sess *engineio.Session) {
 		s.sendBuf = nil
 		if len(buffered) == 0 {
 			s.flushing = false
-			recovered := s.recovered
 			s.settle(nil) // Connect returns once newer emits can go straight out
 			s.mu.Unlock()
-			s.reportConnect(recovered)
 			return
 		}
 		s.mu.Unlock()
-		for _, o := range buffered {
-			if err := s.sendOn(context.Background(), sess, o); err != nil {
+		for i, o := range buffered {
+			err := s.sendOn(ctx, sess, o)
+			if ctx.Err() != nil {
+				if err == nil {
+					i++ // it went out
+				}
+				s.requeue(buffered[i:])
+				return
+			}
+			if err != nil {
 				o.fail(err)
 			}
 		}
 	}
+}
+
+// requeue puts emits back at the head of the send buffer.
+func (s *Socket) requeue(list []*outgoing) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sendBuf = append(list[:len(list):len(list)], s.sendBuf...)
 }
 
 // sayGoodbye runs on the manager goroutine: it leaves a namespace the
@@ -444,7 +461,7 @@ func (s *Socket) takePending() (map[uint64]chan<- ackResult, []*outgoing) {
 func failAcks(pending map[uint64]chan<- ackResult, buffered []*outgoing, reason error) {
 	err := fmt.Errorf("%w: %w", ErrDisconnected, reason)
 	for _, ch := range pending {
-		ch <- ackResult{err: err}
+		deliver(ch, ackResult{err: err})
 	}
 	for _, o := range buffered {
 		o.fail(err)
