@@ -70,7 +70,6 @@ type causeStats struct {
 type stats struct {
 	Faults          [numFaultKinds]int
 	FaultsWhileDown int // injected while the client was not connected
-	Restarting      bool
 
 	Disconnections   int
 	Reconnections    int
@@ -131,7 +130,6 @@ type monitor struct {
 	pending        *pendingFault
 	restartGen     int // restarts begun
 	genAtConnect   int // restartGen at the last connection
-	restarting     bool
 	lastRestartAt  time.Time
 
 	seq         sequence
@@ -446,7 +444,6 @@ func (m *monitor) restartBegins() {
 	defer m.mu.Unlock()
 	m.st.Faults[faultRestart]++
 	m.restartGen++
-	m.restarting = true
 	m.lastRestartAt = time.Now()
 	m.trace.printf("fault: restart")
 	if !m.connected {
@@ -460,7 +457,6 @@ func (m *monitor) restartBegins() {
 func (m *monitor) restartEnds(err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.restarting = false
 	if err != nil {
 		m.noteLocked("server restart failed: %v", err)
 		return
@@ -506,7 +502,6 @@ func (m *monitor) snapshot() stats {
 	s.ReconnectTimes = slices.Clone(m.st.ReconnectTimes)
 	slices.Sort(s.ReconnectTimes)
 	s.Notes = slices.Clone(m.st.Notes)
-	s.Restarting = m.restarting
 	s.ConnectedAtEnd = m.connected
 	s.Received, s.Lost, s.Duplicates, s.OutOfOrder, s.Missed = m.seq.received, m.seq.lost, m.seq.dups, m.seq.late, m.seq.missed
 	s.Streams = m.seq.streams

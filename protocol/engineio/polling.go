@@ -163,11 +163,23 @@ func (p *pollTransport) do(ctx context.Context, method string, body io.Reader) (
 	for k, vs := range p.header {
 		req.Header[k] = append([]string(nil), vs...)
 	}
-	if body != nil {
+	if method == http.MethodPost {
 		req.Header.Set("Content-Type", postContentType)
 	}
 	return p.client.Do(req)
 }
+
+// noReplay is the empty body of a polling GET. net/http re-sends a GET on
+// a new connection when a reused one fails before the first response byte;
+// for a poll that would be wrong: the server may have written packets into
+// the lost response already, and a second GET would silently skip them.
+// A body that cannot be rewound makes the request non-replayable, so the
+// failure ends the session instead, and the client reconnects (recovering
+// the session when the server allows it).
+type noReplay struct{}
+
+func (noReplay) Read([]byte) (int, error) { return 0, io.EOF }
+func (noReplay) Close() error             { return nil }
 
 // readBody reads a response body of at most limit bytes.
 func readBody(r io.Reader, limit int64) ([]byte, error) {
@@ -189,7 +201,7 @@ func (p *pollTransport) name() string { return TransportPolling }
 func (p *pollTransport) read(dst []Packet, deadline time.Time) ([]Packet, error) {
 	ctx, cancel := context.WithDeadline(p.ctx, deadline)
 	defer cancel()
-	resp, err := p.do(ctx, http.MethodGet, nil)
+	resp, err := p.do(ctx, http.MethodGet, noReplay{})
 	if err != nil {
 		return dst, p.failure("read", ctx, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -351,5 +352,40 @@ func TestFallBackAfterWebSocketTimeout(t *testing.T) {
 	s := dial(t, f.URL, opts)
 	if took := time.Since(start); s.Transport() != engineio.TransportPolling || took < timeout {
 		t.Fatalf("on %s after %v", s.Transport(), took)
+	}
+}
+
+// Regression (found by bench/soak): a poll whose connection is reset
+// before its response arrives must end the session. net/http would send
+// the GET again on a new connection, and the packets the server had put in
+// the lost response would be skipped without a trace.
+func TestPollingLostResponseEndsSession(t *testing.T) {
+	var gets atomic.Int32
+	f := newFakeServer(t, fakeOpen, func(w http.ResponseWriter, r *http.Request) {
+		switch gets.Add(1) {
+		case 1:
+			io.WriteString(w, "6") // a noop: the connection goes back to the pool
+		case 2:
+			// The server "sends" a response that the link loses: reset the
+			// reused connection before anything reaches the client.
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			conn.(*net.TCPConn).SetLinger(0)
+			conn.Close()
+		default:
+			io.WriteString(w, "6")
+		}
+	})
+	s := dial(t, f.URL, pollingOnly())
+	err := waitDone(t, s)
+	var te *engineio.TransportError
+	if !errors.As(err, &te) {
+		t.Fatalf("session ended with %v, want a transport error", err)
+	}
+	if n := gets.Load(); n != 2 {
+		t.Fatalf("%d polls: the lost one was sent again", n)
 	}
 }

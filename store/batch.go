@@ -1,0 +1,200 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// appendReq is one Append or AppendBatch call handed to the committer.
+// Its records are committed together or not at all.
+type appendReq struct {
+	ctx   context.Context
+	recs  [][]byte
+	bytes uint64    // stored size of recs
+	start time.Time // when it was submitted, for GroupCommit.MaxDelay
+
+	// Set by the committer before done is closed.
+	seqs []uint64
+	err  error
+	done chan struct{}
+}
+
+// Append stores data as one record and returns its seq once the record is
+// durable (committed and fsynced). Concurrent calls share transactions
+// (see GroupCommit). The store does not keep data after Append returns.
+//
+// If ctx ends before the record is taken into a transaction, Append returns
+// ctx.Err() and nothing is stored; once it is in a transaction, Append waits
+// for that commit (one fsync) whatever ctx does. When Append returns an
+// error, the record was not stored. Errors: ErrTooLarge, ErrFull (Reject
+// policy, or the file at MaxFileSize), ErrDiskFull, ErrClosed.
+func (s *Store) Append(ctx context.Context, data []byte) (uint64, error) {
+	seqs, err := s.submit(ctx, [][]byte{data})
+	if err != nil {
+		return 0, err
+	}
+	return seqs[0], nil
+}
+
+// AppendBatch stores records atomically (all or none) in order and returns
+// their seqs, which are consecutive. It is for producers that batch
+// themselves; it behaves like Append otherwise. An empty batch stores
+// nothing and returns nil.
+func (s *Store) AppendBatch(ctx context.Context, records [][]byte) ([]uint64, error) {
+	if len(records) == 0 {
+		return nil, nil
+	}
+	return s.submit(ctx, records)
+}
+
+// submit hands records to the committer and waits for the outcome.
+func (s *Store) submit(ctx context.Context, recs [][]byte) ([]uint64, error) {
+	req := &appendReq{ctx: ctx, recs: recs, done: make(chan struct{})}
+	for _, r := range recs {
+		req.bytes += storedSize(len(r))
+	}
+	if req.bytes > s.cfg.maxBytes || (s.cfg.maxRecords > 0 && uint64(len(recs)) > s.cfg.maxRecords) {
+		return nil, ErrTooLarge
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return nil, ErrClosed
+	}
+	req.start = time.Now()
+	select {
+	case s.reqs <- req:
+	case <-ctx.Done():
+		s.closeMu.RUnlock()
+		return nil, ctx.Err()
+	}
+	s.closeMu.RUnlock()
+
+	<-req.done
+	return req.seqs, req.err
+}
+
+// runBatcher is the committer goroutine: it gathers appends into groups and
+// commits each group in one transaction. On Close it commits whatever was
+// submitted and returns.
+func (s *Store) runBatcher() {
+	defer close(s.batcherDone)
+	for {
+		select {
+		case first := <-s.reqs:
+			s.commitAppends(s.gather(first))
+		case <-s.quit:
+			// Close has stopped new submissions; commit the rest.
+			for {
+				select {
+				case first := <-s.reqs:
+					s.commitAppends(s.gather(first))
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// gather collects the requests that join first's transaction: all those
+// already queued, then those arriving until GroupCommit.MaxRecords records
+// are collected or MaxDelay has passed since first was submitted.
+func (s *Store) gather(first *appendReq) []*appendReq {
+	batch := []*appendReq{first}
+	n := len(first.recs)
+	deadline := first.start.Add(s.cfg.groupDelay)
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for n < s.cfg.groupRecords {
+		select {
+		case r := <-s.reqs:
+			batch = append(batch, r)
+			n += len(r.recs)
+			continue
+		default:
+		}
+		wait := time.Until(deadline)
+		if s.cfg.groupDelay <= 0 || wait <= 0 {
+			break
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
+		} else {
+			timer.Reset(wait)
+		}
+		select {
+		case r := <-s.reqs:
+			batch = append(batch, r)
+			n += len(r.recs)
+			continue
+		case <-timer.C:
+		case <-s.quit:
+		}
+		break
+	}
+	return batch
+}
+
+// commitAppends commits one group of appends and reports to each caller.
+func (s *Store) commitAppends(batch []*appendReq) {
+	now := s.cfg.clock()
+	appended := false
+	err := s.update(func(tx *bolt.Tx, m *meta) error {
+		appended = false
+		b := tx.Bucket(bucketRecords)
+		b.FillPercent = fillPercent
+		if err := s.trimHead(tx, m, now); err != nil {
+			return err
+		}
+		for _, r := range batch {
+			r.seqs, r.err = nil, nil
+			if err := r.ctx.Err(); err != nil {
+				r.err = err
+				continue
+			}
+			if s.cfg.overflow == Reject && !s.fits(m, len(r.recs), r.bytes) {
+				r.err = ErrFull
+				continue
+			}
+			seqs := make([]uint64, len(r.recs))
+			for i, data := range r.recs {
+				seq, err := b.NextSequence()
+				if err != nil {
+					return err
+				}
+				if err := b.Put(seqKey(seq), encodeRecord(seq, now, data)); err != nil {
+					return err
+				}
+				seqs[i] = seq
+			}
+			m.count += uint64(len(r.recs))
+			m.bytes += r.bytes
+			r.seqs = seqs
+			appended = true
+		}
+		if s.cfg.overflow == DropOldest {
+			s.enforceBounds(tx, m)
+		}
+		return nil
+	})
+	for _, r := range batch {
+		if err != nil {
+			r.seqs, r.err = nil, err
+		}
+		close(r.done)
+	}
+	if err == nil && appended {
+		s.wake(false)
+	}
+}
