@@ -4,11 +4,9 @@ go 1.26
 
 require (
 	github.com/gorilla/websocket v1.5.3
+	go.etcd.io/bbolt v1.5.0
 	go.uber.org/goleak v1.3.0
+	pgregory.net/rapid v1.3.0
 )
 
-require (
-	go.etcd.io/bbolt v1.5.0 // indirect
-	golang.org/x/sys v0.45.0 // indirect
-	pgregory.net/rapid v1.3.0 // indirect
-)
+require golang.org/x/sys v0.45.0 // indirect

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"runtime"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -30,6 +31,11 @@ type appendReq struct {
 // for that commit (one fsync) whatever ctx does. When Append returns an
 // error, the record was not stored. Errors: ErrTooLarge, ErrFull (Reject
 // policy, or the file at MaxFileSize), ErrDiskFull, ErrClosed.
+//
+// Under DropOldest a successful Append means the record was queued; it may
+// have been dropped since (even in the same transaction, when the group
+// being committed overflows the bounds), and such drops are counted in
+// Stats.Drops like any other.
 func (s *Store) Append(ctx context.Context, data []byte) (uint64, error) {
 	seqs, err := s.submit(ctx, [][]byte{data})
 	if err != nil {
@@ -104,44 +110,32 @@ func (s *Store) runBatcher() {
 }
 
 // gather collects the requests that join first's transaction: all those
-// already queued, then those arriving until GroupCommit.MaxRecords records
-// are collected or MaxDelay has passed since first was submitted.
+// already queued, and then, while GroupCommit.MaxRecords records are not
+// collected and MaxDelay has not passed since first was submitted, those
+// that arrive when the committer yields the processor. The committer stops
+// at the first yield that brings nothing: the producers that were ready to
+// submit (typically those just woken by the previous commit) are in, and
+// waiting longer would only add latency. Appends that arrive while the
+// transaction commits go to the next one.
 func (s *Store) gather(first *appendReq) []*appendReq {
 	batch := []*appendReq{first}
 	n := len(first.recs)
 	deadline := first.start.Add(s.cfg.groupDelay)
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
+	yielded := false
 	for n < s.cfg.groupRecords {
 		select {
 		case r := <-s.reqs:
 			batch = append(batch, r)
 			n += len(r.recs)
+			yielded = false
 			continue
 		default:
 		}
-		wait := time.Until(deadline)
-		if s.cfg.groupDelay <= 0 || wait <= 0 {
+		if yielded || s.cfg.groupDelay <= 0 || !time.Now().Before(deadline) {
 			break
 		}
-		if timer == nil {
-			timer = time.NewTimer(wait)
-		} else {
-			timer.Reset(wait)
-		}
-		select {
-		case r := <-s.reqs:
-			batch = append(batch, r)
-			n += len(r.recs)
-			continue
-		case <-timer.C:
-		case <-s.quit:
-		}
-		break
+		runtime.Gosched()
+		yielded = true
 	}
 	return batch
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,11 +35,11 @@ func TestKillDuringAppends(t *testing.T) {
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
 	var maxSeq uint64 // the largest seq any child saw
 	for round := 0; round < rounds; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), childEnv+"=append", "STORE_TEST_PATH="+path)
+		cmd := childCommand("append", path)
 		var out, stderr syncBuffer
 		cmd.Stdout, cmd.Stderr = &out, &stderr
 		if err := cmd.Start(); err != nil {
+			skipIfCannotExec(t, err)
 			t.Fatal(err)
 		}
 		// Wait for the child to be appending, then kill it at a random point.

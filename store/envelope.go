@@ -15,12 +15,13 @@ const (
 	crcSize         = 4
 	// envelopeHeader: version (1), seq (8), appended Unix ns (8).
 	envelopeHeader = 1 + 8 + 8
-	// RecordOverhead is what a record costs on top of its data when the
-	// store counts bytes (Stats.Bytes, Options.MaxBytes): the 8-byte key,
-	// the envelope header and the checksum. bbolt's own page overhead
-	// comes on top and is bounded by Options.MaxFileSize.
-	RecordOverhead = keySize + envelopeHeader + crcSize
 )
+
+// RecordOverhead is what a record costs on top of its data when the store
+// counts bytes (Stats.Bytes, Options.MaxBytes): the 8-byte key, the
+// envelope header and the checksum (29 bytes). bbolt's own page overhead
+// comes on top and is bounded by Options.MaxFileSize.
+const RecordOverhead = keySize + envelopeHeader + crcSize
 
 // Dead-letter envelope layout: version (1), dead-lettered Unix ns (8),
 // reason length (2), reason, the record envelope as it was queued, CRC32C (4).

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -46,12 +45,12 @@ func TestSecondProcessLocked(t *testing.T) {
 	s, path := openTest(t, nil)
 	mustAppend(t, s, []byte("x"))
 
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=lock", "STORE_TEST_PATH="+path)
+	cmd := childCommand("lock", path)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	took := time.Since(start)
 	if err != nil {
+		skipIfCannotExec(t, err)
 		t.Fatalf("child: %v\n%s", err, out)
 	}
 	line := strings.TrimSpace(string(out))

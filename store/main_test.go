@@ -3,9 +3,13 @@ package store
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,11 +21,26 @@ import (
 // runChild) instead of running tests.
 const childEnv = "STORE_TEST_CHILD"
 
+// modelChecks is how many random runs TestModel makes by default (rapid's
+// own default is 100); -rapid.checks or RAPID_CHECKS override it.
+const modelChecks = 300
+
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(childEnv); mode != "" {
 		os.Exit(runChild(mode))
 	}
+	flag.Parse()
+	if !flagSet("rapid.checks") && os.Getenv("RAPID_CHECKS") == "" {
+		_ = flag.Set("rapid.checks", strconv.Itoa(modelChecks))
+	}
 	goleak.VerifyTestMain(m)
+}
+
+// flagSet reports whether the named flag was given on the command line.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // runChild dispatches the helper-process modes used by lock_test.go and
@@ -34,6 +53,24 @@ func runChild(mode string) int {
 		return childAppend()
 	}
 	return 2
+}
+
+// childCommand returns a command that runs this test binary as a helper
+// process in the given mode on the database at path.
+func childCommand(mode, path string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+mode, "STORE_TEST_PATH="+path)
+	return cmd
+}
+
+// skipIfCannotExec skips a test whose helper process could not start
+// because the binary runs under an emulator the kernel does not know
+// (qemu-arm without binfmt_misc).
+func skipIfCannotExec(t *testing.T, err error) {
+	t.Helper()
+	if errors.Is(err, syscall.ENOEXEC) {
+		t.Skipf("cannot re-execute the test binary (%v): emulated without binfmt_misc", err)
+	}
 }
 
 // fakeClock is a settable clock for Options.Clock.

@@ -80,6 +80,20 @@ func openChecked(path string, cfg config) (db *bolt.DB, err error) {
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, fs.ErrNotExist)
 
+	if err := preflight(path); err != nil {
+		return nil, err
+	}
+
+	// bbolt.Open does not return its handle when it panics; keep the file
+	// it opened so that its descriptor (and lock) can be released. Its
+	// memory map cannot: preflight and the checks below keep that rare.
+	var file *os.File
+	bopts := boltOptions(cfg)
+	bopts.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		file = f
+		return f, err
+	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
@@ -87,11 +101,13 @@ func openChecked(path string, cfg config) (db *bolt.DB, err error) {
 			if db != nil {
 				closeQuietly(db)
 				db = nil
+			} else if file != nil {
+				_ = file.Close()
 			}
 		}
 	}()
 
-	db, err = bolt.Open(path, fileMode, boltOptions(cfg))
+	db, err = bolt.Open(path, fileMode, bopts)
 	if err != nil {
 		return nil, err
 	}

@@ -18,8 +18,8 @@ const (
 	// DefaultGroupCommitRecords is the most records one append transaction
 	// collects before it commits.
 	DefaultGroupCommitRecords = 256
-	// DefaultGroupCommitDelay is the longest an append waits for other
-	// appends to share its transaction.
+	// DefaultGroupCommitDelay is the longest the committer keeps
+	// collecting appends for one transaction.
 	DefaultGroupCommitDelay = 2 * time.Millisecond
 	// DefaultMaxDeadLetters bounds the dead-letter bucket; the dead letters
 	// with the lowest seqs are discarded beyond it.
@@ -86,19 +86,22 @@ func (o Overflow) String() string {
 }
 
 // GroupCommit bounds how appends share transactions. The committer takes
-// the first waiting append, adds every append already queued, and then
-// waits for more until MaxRecords records are collected or MaxDelay has
-// passed since the first append was submitted; then it commits them all
-// with one fsync. While a commit runs, new appends queue up for the next
-// one, so busy producers share transactions even without waiting.
+// the first waiting append and every append already queued; then, while
+// fewer than MaxRecords records are collected and MaxDelay has not passed
+// since the first append was submitted, it yields the processor to let
+// producers that are ready to submit do so, and stops at the first yield
+// that brings nothing. It then commits the group with one fsync. Appends
+// submitted during a commit queue up for the next one, so busy producers
+// share transactions without any timer: a lone producer pays no delay.
 type GroupCommit struct {
 	// MaxRecords is the most records one transaction collects (a single
 	// AppendBatch may exceed it: its records are never split).
 	// DefaultGroupCommitRecords when zero; 1 disables grouping.
 	MaxRecords int
-	// MaxDelay is the longest an append waits for others to join its
-	// transaction. DefaultGroupCommitDelay when zero; negative means never
-	// wait (commit whatever is queued as soon as the committer is free).
+	// MaxDelay is the longest the committer keeps collecting appends for
+	// one transaction. DefaultGroupCommitDelay when zero; negative means
+	// never wait (commit whatever is queued as soon as the committer is
+	// free, without yielding).
 	MaxDelay time.Duration
 }
 

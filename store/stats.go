@@ -77,8 +77,8 @@ type Stats struct {
 
 // Recovery describes a damaged database file that Open set aside.
 type Recovery struct {
-	// Path is where the damaged file now is; it is kept for inspection
-	// (bbolt's CLI can often salvage records from it).
+	// Path is where the damaged file now is. It is kept, never deleted,
+	// for inspection (e.g. with the bbolt CLI) and salvage.
 	Path string
 	// Err says why the file was judged damaged; it wraps ErrCorrupt.
 	Err error
@@ -86,9 +86,9 @@ type Recovery struct {
 	At time.Time
 }
 
-// Stats returns the store's counters. It costs no transaction and no scan:
-// the counters are kept up to date by every write transaction. After Close
-// it returns the last values.
+// Stats returns the store's counters. It costs no transaction and no scan
+// (one stat call for FileSize): the counters are kept up to date by every
+// write transaction. After Close it returns the last values.
 func (s *Store) Stats() Stats {
 	s.statsMu.Lock()
 	m, oldest, next := s.meta, s.oldest, s.nextSeq
@@ -117,4 +117,10 @@ func (s *Store) Stats() Stats {
 
 // Recovery reports the damaged file that Open set aside, or nil when the
 // file opened cleanly. The same event was logged at error level.
-func (s *Store) Recovery() *Recovery { return s.recovery }
+func (s *Store) Recovery() *Recovery {
+	if s.recovery == nil {
+		return nil
+	}
+	r := *s.recovery
+	return &r
+}

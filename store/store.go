@@ -65,7 +65,8 @@ var errNoChange = errors.New("no change")
 // fails bbolt's consistency check), Open renames it to
 // "<path>.corrupt-<UTC timestamp>", starts a fresh file, logs the event and
 // reports it through Store.Recovery; it fails only if the fresh file cannot
-// be created either.
+// be created either. A file of a newer, unknown format is left untouched
+// and Open fails with ErrIncompatible.
 func Open(path string, opts *Options) (*Store, error) {
 	cfg, err := resolve(opts)
 	if err != nil {
