@@ -5,7 +5,9 @@
 //   1. the target of the Go integration tests (internal/nodeserver starts it):
 //      its handlers mirror the official socket.io-client test server
 //      (packages/socket.io-client/test/support/server.ts) plus a few
-//      handlers for ordering, bursts and server-initiated acks;
+//      handlers for ordering, bursts and server-initiated acks, and the
+//      server side of the telemetry wire contract (docs/OUTBOX.md), with
+//      fault injection and statistics for the outbox tests;
 //   2. the demo server of `make demo` (DEMO=1): it sends a `tick` every
 //      second and prints every event it receives.
 //
@@ -113,6 +115,50 @@ function newAuthError(message, data) {
   const err = new Error(message);
   err.data = data;
   return err;
+}
+
+// ---------------------------------------------------------------------------
+// Telemetry (the wire contract of DESIGN.md section 4, docs/OUTBOX.md)
+
+// telemetryDevices holds, per deviceId, what the `telemetry` handler stored.
+// It lives as long as the process, not the connection, so a device that
+// reconnects or restarts finds its history (the Go crash test restarts its
+// client dozens of times against one server). Memory grows with the number of
+// stored seqs: this is a test and demo server, not a database.
+const telemetryDevices = new Map();
+
+// telemetryDevice returns the state of deviceId, creating it:
+//   stored      Set of the seqs stored (the dedupe key with deviceId)
+//   order       the stored seqs in arrival order
+//   duplicates  batches received again after they were stored (acked ok)
+//   rejected    batches refused with {ok: false}
+//   ignored     batches not acked at all (mode "silent")
+//   records     the sum of `count` over stored batches
+//   faults      Map seq -> {mode, times}: see `telemetry-reject`
+function telemetryDevice(deviceId) {
+  let dev = telemetryDevices.get(deviceId);
+  if (!dev) {
+    dev = { stored: new Set(), order: [], duplicates: 0, rejected: 0, ignored: 0, records: 0, faults: new Map() };
+    telemetryDevices.set(deviceId, dev);
+  }
+  return dev;
+}
+
+// telemetryError is the ack of a refused batch.
+function telemetryError(code, message, permanent) {
+  return { ok: false, error: { code, message, permanent } };
+}
+
+// runs compresses seqs (in arrival order) into [first, last] pairs of
+// consecutive values, so that stats for many thousands of seqs stay small.
+function runs(seqs) {
+  const out = [];
+  for (const seq of seqs) {
+    const last = out[out.length - 1];
+    if (last && seq === last[1] + 1) last[1] = seq;
+    else out.push([seq, seq]);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -347,6 +393,76 @@ io.on("connection", (socket) => {
       clearInterval(timer);
       io.of("/").to(socket.id).emit("stream-done", n);
     }, Math.max(1, Number(everyMs) || 1));
+  });
+
+  // telemetry ({deviceId, seq, count, contentType}, batch, cb) -> the
+  // device-to-server wire contract (DESIGN.md section 4, docs/OUTBOX.md):
+  // stores the batch once per (deviceId, seq) and acks {ok: true}; a batch
+  // already stored is counted as a duplicate and acked
+  // {ok: true, duplicate: true}. A malformed header or a batch that is not
+  // binary gets {ok: false, error: {code: "bad_request", permanent: true}}.
+  // Faults set with `telemetry-reject` come first.
+  socket.on("telemetry", (header, batch, cb) => {
+    if (typeof cb !== "function") return;
+    const { deviceId, seq, count, contentType } = header || {};
+    if (
+      typeof deviceId !== "string" || deviceId === "" ||
+      !Number.isSafeInteger(seq) || seq < 1 ||
+      !Number.isSafeInteger(count) || count < 0 ||
+      typeof contentType !== "string" || !Buffer.isBuffer(batch)
+    ) {
+      cb(telemetryError("bad_request", "want ({deviceId, seq, count, contentType}, <binary>)", true));
+      return;
+    }
+    const dev = telemetryDevice(deviceId);
+    const fault = dev.faults.get(seq);
+    if (fault && fault.times > 0) {
+      fault.times--;
+      if (fault.mode === "silent") {
+        dev.ignored++;
+        return;
+      }
+      dev.rejected++;
+      cb(telemetryError("rejected", `seq ${seq} rejected on request (${fault.mode})`, fault.mode === "permanent"));
+      return;
+    }
+    if (dev.stored.has(seq)) {
+      dev.duplicates++;
+      cb({ ok: true, duplicate: true });
+      return;
+    }
+    dev.stored.add(seq);
+    dev.order.push(seq);
+    dev.records += count;
+    cb({ ok: true });
+  });
+
+  // telemetry-reject ({deviceId, seqs, mode, times}, cb?) -> the next
+  // `times` batches (default: all) of deviceId with one of these seqs are
+  // refused: mode "permanent" acks {ok: false, error: {code: "rejected",
+  // permanent: true}}, "transient" the same with permanent: false, "silent"
+  // sends no ack at all (the device's ack times out). Acks true.
+  socket.on("telemetry-reject", (req, cb) => {
+    const { deviceId, seqs, mode = "permanent", times = Number.MAX_SAFE_INTEGER } = req || {};
+    const ok =
+      typeof deviceId === "string" && Array.isArray(seqs) &&
+      ["permanent", "transient", "silent"].includes(mode) && Number.isSafeInteger(times);
+    if (ok) {
+      const dev = telemetryDevice(deviceId);
+      for (const seq of seqs) dev.faults.set(seq, { mode, times });
+    }
+    if (typeof cb === "function") cb(ok);
+  });
+
+  // telemetry-stats ({deviceId}, cb) -> cb({stored, duplicates, rejected,
+  // ignored, records, runs}): runs are the stored seqs in arrival order as
+  // [first, last] pairs of consecutive seqs (so [[1, 10000]] means 1, 2, ...
+  // 10000 in that order).
+  socket.on("telemetry-stats", (req, cb) => {
+    if (typeof cb !== "function") return;
+    const dev = telemetryDevice(String((req && req.deviceId) || ""));
+    const { duplicates, rejected, ignored, records } = dev;
+    cb({ stored: dev.order.length, duplicates, rejected, ignored, records, runs: runs(dev.order) });
   });
 
   // doge-all -> broadcasts the binary "doge" event to every client of "/".

@@ -30,7 +30,8 @@ var rules = map[string]rule{
 	"protocol/senml":    {ours: nil, forbidden: []string{periphHost}},
 	"store":             {ours: nil, forbidden: []string{periphHost}},
 	"sensors":           {ours: nil, forbidden: []string{periphHost}},
-	"agent":             {ours: []string{"protocol/", "store", "sensors", "internal/"}, forbidden: []string{periphHost}},
+	"outbox":            {ours: []string{"store", "protocol/"}, forbidden: []string{periphHost}},
+	"agent":             {ours: []string{"protocol/", "store", "outbox", "sensors", "internal/"}, forbidden: []string{periphHost}},
 }
 
 type pkg struct {
@@ -112,7 +113,10 @@ func TestRulesCanFail(t *testing.T) {
 	if !ok || allowed(r, "store") || !allowed(r, "protocol/engineio") {
 		t.Fatal("the protocol/socketio rule does not say what DESIGN.md says")
 	}
-	if r, _ := ruleFor("agent"); !allowed(r, "protocol/socketio") || allowed(r, "cmd/sioagent") {
+	if r, _ := ruleFor("agent"); !allowed(r, "protocol/socketio") || !allowed(r, "outbox") || allowed(r, "cmd/sioagent") {
 		t.Fatal("the agent rule does not say what DESIGN.md says")
+	}
+	if r, _ := ruleFor("outbox"); !allowed(r, "store") || !allowed(r, "protocol/socketio") || allowed(r, "agent") || allowed(r, "internal/nodeserver") {
+		t.Fatal("the outbox rule does not say what DESIGN.md says")
 	}
 }

@@ -169,13 +169,36 @@ func (p *pollTransport) do(ctx context.Context, method string, body io.Reader) (
 	return p.client.Do(req)
 }
 
-// noReplay is the empty body of a polling GET. net/http re-sends a GET on
-// a new connection when a reused one fails before the first response byte;
-// for a poll that would be wrong: the server may have written packets into
-// the lost response already, and a second GET would silently skip them.
-// A body that cannot be rewound makes the request non-replayable, so the
-// failure ends the session instead, and the client reconnects (recovering
-// the session when the server allows it).
+// poll sends one GET, never twice: once a poll has reached the server, the
+// server may have written packets into its response, and if that response
+// is lost a second GET would silently skip them. net/http would re-send a
+// failed GET on a kept-alive connection on its own; the noReplay body stops
+// that. The failure ends the session instead, and farewell makes the
+// server end it too, so that the client's reconnection can recover it.
+func (p *pollTransport) poll(ctx context.Context) (*http.Response, error) {
+	return p.do(ctx, http.MethodGet, noReplay{})
+}
+
+// farewell tells the server, on a request of its own, that this session is
+// over after its polls failed. Otherwise the server would keep the session
+// until its heartbeat gives up (up to pingInterval + pingTimeout), and a
+// client that reconnects sooner could not recover it; told, it closes the
+// session at once ("transport close"), which it keeps for recovery. Best
+// effort, bounded by timeout.
+func (p *pollTransport) farewell(timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	body := EncodePayload(nil, []Packet{{Type: Close}})
+	resp, err := p.do(ctx, http.MethodPost, bytes.NewReader(body))
+	if err != nil {
+		return
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+}
+
+// noReplay is the empty body of a polling GET: a body that cannot be
+// rewound makes the request non-replayable for net/http (see poll).
 type noReplay struct{}
 
 func (noReplay) Read([]byte) (int, error) { return 0, io.EOF }
@@ -201,7 +224,7 @@ func (p *pollTransport) name() string { return TransportPolling }
 func (p *pollTransport) read(dst []Packet, deadline time.Time) ([]Packet, error) {
 	ctx, cancel := context.WithDeadline(p.ctx, deadline)
 	defer cancel()
-	resp, err := p.do(ctx, http.MethodGet, noReplay{})
+	resp, err := p.poll(ctx)
 	if err != nil {
 		return dst, p.failure("read", ctx, err)
 	}

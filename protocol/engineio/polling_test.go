@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -387,5 +388,62 @@ func TestPollingLostResponseEndsSession(t *testing.T) {
 	}
 	if n := gets.Load(); n != 2 {
 		t.Fatalf("%d polls: the lost one was sent again", n)
+	}
+}
+
+// failingConn fails its failAt-th write, like a kept-alive connection that
+// was cut while idle between two polls.
+type failingConn struct {
+	net.Conn
+	writes, failAt int
+}
+
+func (c *failingConn) Write(b []byte) (int, error) {
+	c.writes++
+	if c.writes == c.failAt {
+		return 0, syscall.ECONNRESET
+	}
+	return c.Conn.Write(b)
+}
+
+// Regression (found by bench/soak after the fix above): a poll that failed
+// ends the session, and the client tells the server so, on a new request;
+// otherwise the server would keep the session until its heartbeat gives up,
+// and a quick reconnection could not recover it.
+func TestPollingFailedPollSaysGoodbye(t *testing.T) {
+	var gets atomic.Int32
+	f := newFakeServer(t, fakeOpen, func(w http.ResponseWriter, r *http.Request) {
+		if gets.Add(1) == 1 {
+			io.WriteString(w, "6") // answered at once: the connection goes idle
+			return
+		}
+		holdGET(w, r)
+	})
+	var dials atomic.Int32
+	opts := pollingOnly()
+	opts.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if dials.Add(1) == 1 {
+			// handshake, first poll, then the second poll finds it dead
+			return &failingConn{Conn: c, failAt: 3}, nil
+		}
+		return c, nil
+	}
+	s := dial(t, f.URL, opts)
+	var te *engineio.TransportError
+	if err := waitDone(t, s); !errors.As(err, &te) {
+		t.Fatalf("session ended with %v, want a transport error", err)
+	}
+	s.Close()
+	select {
+	case body := <-f.posts:
+		if body != "1" {
+			t.Fatalf("client posted %q, want the close packet", body)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("the server was not told that the session is over")
 	}
 }

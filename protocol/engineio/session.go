@@ -55,6 +55,9 @@ type Session struct {
 
 	mu         sync.Mutex
 	transports []transport // to close when the session ends
+	// farewell is the polling transport whose failure ended the session;
+	// Close tells the server (see pollTransport.farewell).
+	farewell *pollTransport
 
 	done     chan struct{}
 	doneOnce sync.Once
@@ -277,7 +280,30 @@ func (s *Session) Close() error {
 	s.sayGoodbye(closeFlushTimeout)
 	s.end(ErrClosed)
 	s.wg.Wait()
+	s.mu.Lock()
+	p := s.farewell
+	s.farewell = nil
+	s.mu.Unlock()
+	if p != nil {
+		p.farewell(closeFlushTimeout)
+	}
 	s.release()
+	return nil
+}
+
+// pollingFailure returns the polling transport among ts when err, the
+// reason a polling session ended, is a failed request or a missed ping: the
+// server may not know the session is over.
+func pollingFailure(err error, polling bool, ts []transport) *pollTransport {
+	var te *TransportError
+	if !polling || !(errors.As(err, &te) || errors.Is(err, ErrPingTimeout)) {
+		return nil
+	}
+	for _, t := range ts {
+		if p, ok := t.(*pollTransport); ok {
+			return p
+		}
+	}
 	return nil
 }
 
@@ -314,6 +340,7 @@ func (s *Session) end(err error) {
 		close(s.done)
 		ts := s.transports
 		s.transports = nil
+		s.farewell = pollingFailure(err, s.polling.Load(), ts)
 		s.mu.Unlock()
 		s.cancel()
 		for _, t := range ts {

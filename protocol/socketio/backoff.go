@@ -25,9 +25,11 @@ const (
 	maxBackoffExponent = 62
 )
 
-// backoff computes reconnection delays exactly as the reference client's
-// backo2 does: min·2^n, then a jitter of ±factor·U drawn from one random
-// number (whose tenth digit picks the sign), then the cap.
+// backoff computes reconnection delays as the reference client's backo2
+// does: min·2^n, then a jitter of ±factor·U drawn from one random number
+// (whose tenth digit picks the sign), then the cap; except that a delay at
+// the cap is spread below it (by up to factor·max) rather than always being
+// the cap.
 type backoff struct {
 	min, max time.Duration
 	jitter   float64
@@ -49,8 +51,11 @@ func (b *backoff) duration() time.Duration {
 			ms += deviation
 		}
 	}
-	if ms >= float64(b.max.Milliseconds()) {
-		return b.max // also keeps the float far from overflowing a Duration
+	if maxMs := float64(b.max.Milliseconds()); ms >= maxMs {
+		// The reference waits exactly the maximum from here on, so a fleet
+		// that lost its server at one moment would come back in lockstep
+		// at every attempt. Spread below the cap instead.
+		return time.Duration(maxMs-math.Floor(b.rand()*b.jitter*maxMs)) * time.Millisecond
 	}
 	return time.Duration(ms) * time.Millisecond
 }

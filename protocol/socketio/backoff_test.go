@@ -6,17 +6,20 @@ import (
 )
 
 // TestBackoffMatchesReference sweeps the random number over [0,1) and checks
-// the delay range of each attempt against the reference client's backo2,
-// whose exact ranges (found by the same sweep in node) are in
-// socketio-anchor.md section 3.
+// the delay range of each attempt. Below the cap the delays are the
+// reference client's backo2 exactly (its ranges, found by the same sweep in
+// node, are in socketio-anchor.md section 3: 551–1499, 1101–2999,
+// 2201–5000, 4401–5000, then always 5000 ms). Where the reference would wait
+// the cap itself, sioagent spreads the delay over [cap·(1−0.5), cap] so a
+// fleet does not reconnect in lockstep.
 func TestBackoffMatchesReference(t *testing.T) {
 	want := []struct{ lo, hi time.Duration }{
 		{551 * time.Millisecond, 1499 * time.Millisecond},
 		{1101 * time.Millisecond, 2999 * time.Millisecond},
-		{2201 * time.Millisecond, 5000 * time.Millisecond},
-		{4401 * time.Millisecond, 5000 * time.Millisecond},
-		{5000 * time.Millisecond, 5000 * time.Millisecond},
-		{5000 * time.Millisecond, 5000 * time.Millisecond},
+		{2201 * time.Millisecond, 4799 * time.Millisecond}, // capped draws spread to 2501–3750
+		{2501 * time.Millisecond, 5000 * time.Millisecond},
+		{2501 * time.Millisecond, 5000 * time.Millisecond},
+		{2501 * time.Millisecond, 5000 * time.Millisecond},
 	}
 	for attempt, w := range want {
 		lo, hi := time.Duration(1<<62), time.Duration(0)

@@ -70,7 +70,8 @@ type Client struct {
 	lastErr error // why the last connection attempt failed
 	closed  bool
 
-	failures  int // connection attempts that failed in a row (manager only)
+	failures  int // connection attempts that failed in a row
+	tries     int // reconnection attempts since the last session opened
 	closeOnce sync.Once
 
 	wake   chan struct{}      // a socket wants to connect

@@ -89,25 +89,11 @@ func retryable(err error) bool {
 
 // emitOnce sends p once with a fresh ack id and waits for the reply.
 func (s *Socket) emitOnce(ctx context.Context, p *Packet) (Args, error) {
-	if s.opts.AckTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.opts.AckTimeout)
-		defer cancel()
-	}
-	o := &outgoing{p: p, ack: make(chan ackResult, 1)}
-	if err := s.write(ctx, o); err != nil {
-		if ctx.Err() != nil {
-			return Args{}, fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err())
-		}
+	a, err := s.emitAsync(ctx, p)
+	if err != nil {
 		return Args{}, err
 	}
-	select {
-	case r := <-o.ack:
-		return r.args, r.err
-	case <-ctx.Done():
-		s.cancel(o)
-		return Args{}, fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err())
-	}
+	return a.Result()
 }
 
 // write sends o now if the socket is connected, puts it in the send buffer

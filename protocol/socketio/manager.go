@@ -73,7 +73,7 @@ func (c *Client) anyActive() bool {
 
 // open opens one Engine.IO session.
 func (c *Client) open(ctx context.Context) (*engineio.Session, error) {
-	c.status(Status{Kind: StatusConnecting, Attempt: c.backoff.attempts})
+	c.status(Status{Kind: StatusConnecting, Attempt: c.tries})
 	c.mu.Lock()
 	c.decoder.Reset()
 	c.mu.Unlock()
@@ -89,7 +89,7 @@ func (c *Client) open(ctx context.Context) (*engineio.Session, error) {
 		c.status(Status{Kind: StatusOpenFailed, Err: err})
 		return nil, err
 	}
-	c.lastErr, c.failures = nil, 0
+	c.lastErr, c.failures, c.tries = nil, 0, 0
 	c.sess = sess
 	c.log.Debug("socketio: session open", "transport", sess.Transport())
 	c.status(Status{Kind: StatusOpen, Transport: sess.Transport()})
@@ -163,12 +163,13 @@ func (c *Client) retry(ctx context.Context, err error) bool {
 		c.deactivateWaiting(fmt.Errorf("%w after %d attempts: %w", ErrReconnectFailed, n, err))
 		c.backoff.reset()
 		c.mu.Lock()
-		c.failures = 0
+		c.failures, c.tries = 0, 0
 		c.mu.Unlock()
 		return true
 	}
 	d := c.backoff.duration()
-	c.status(Status{Kind: StatusReconnecting, Attempt: c.backoff.attempts, Delay: d, Err: err})
+	c.tries++
+	c.status(Status{Kind: StatusReconnecting, Attempt: c.tries, Delay: d, Err: err})
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

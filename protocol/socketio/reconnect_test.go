@@ -391,15 +391,16 @@ func TestBackoffResetsOnlyAfterStableConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A server that accepts and at once drops: each connection is cut as
-	// soon as it is up, and the delays must keep growing.
-	var last int
+	// soon as it is up, and the delays must keep growing (50, 100, 200,
+	// 400 ms) although every reconnection succeeds at its first attempt.
+	var last time.Duration
 	for cycle := range 4 {
 		p.Cut()
 		rc := log.next(t, socketio.StatusReconnecting)
-		if rc.Attempt <= last {
-			t.Fatalf("cycle %d: attempt %d after attempt %d: the backoff was reset by an unstable connection", cycle, rc.Attempt, last)
+		if rc.Delay <= last || rc.Attempt != 1 {
+			t.Fatalf("cycle %d: attempt %d after %v (previous delay %v): the backoff was reset by an unstable connection", cycle, rc.Attempt, rc.Delay, last)
 		}
-		last = rc.Attempt
+		last = rc.Delay
 		log.next(t, socketio.StatusConnected)
 	}
 }

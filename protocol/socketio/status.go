@@ -26,7 +26,9 @@ const (
 	// is the reason; see Reason).
 	StatusDisconnected
 	// StatusReconnecting: the next attempt comes after Delay (Attempt is its
-	// number, from 1; Err why the last connection or attempt ended).
+	// number in this outage, from 1; Err why the last connection or attempt
+	// ended). Delays grow from one outage to the next while connections do
+	// not stay up for Options.StableAfter.
 	StatusReconnecting
 	// StatusReconnectFailed: ReconnectAttempts attempts in a row failed; the
 	// client gave up and disconnected its sockets (Err is the last error).

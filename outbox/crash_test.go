@@ -1,0 +1,281 @@
+package outbox_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sioagent/sioagent/internal/nodeserver"
+	"github.com/sioagent/sioagent/outbox"
+	"github.com/sioagent/sioagent/protocol/socketio"
+	"github.com/sioagent/sioagent/store"
+)
+
+// defaultCrashRounds is how many times TestCrash kills its child;
+// OUTBOX_CRASH_ROUNDS overrides it.
+const defaultCrashRounds = 40
+
+// Environment of the helper process.
+const (
+	envPath   = "OUTBOX_TEST_PATH"
+	envURL    = "OUTBOX_TEST_URL"
+	envDevice = "OUTBOX_TEST_DEVICE"
+)
+
+// The crash proof: a child process appends records and drains
+// them to the Node server while the test kills it (SIGKILL) at random
+// points, again and again. After every kill the file passes bbolt's check
+// and opens without recovery, and every record whose Append had returned is
+// still queued or stored by the server. A last, clean run drains
+// everything: the server then holds every appended record, once, in seq
+// order, and nothing it never was given.
+func TestCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	rounds := defaultCrashRounds
+	if v, err := strconv.Atoi(os.Getenv("OUTBOX_CRASH_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
+	srv := nodeserver.Start(t, nodeserver.Options{})
+	obs := newObserver(t, srv.URL())
+	const id = "crash"
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+
+	appended := map[uint64]bool{}
+	start := time.Now()
+	for round := range rounds {
+		cmd, out, stderr := childCommand("crash", path, srv.URL(), id)
+		if err := cmd.Start(); err != nil {
+			if errors.Is(err, syscall.ENOEXEC) {
+				t.Skipf("cannot re-execute the test binary (%v): emulated without binfmt_misc", err)
+			}
+			t.Fatal(err)
+		}
+		early := r.IntN(8) == 0 // now and then, kill it while it starts
+		if !early {
+			deadline := time.Now().Add(testTimeout)
+			for !strings.Contains(out.String(), "ready\n") && time.Now().Before(deadline) {
+				time.Sleep(2 * time.Millisecond)
+			}
+		}
+		if early {
+			time.Sleep(time.Duration(r.IntN(40)) * time.Millisecond)
+		} else {
+			time.Sleep(time.Duration(r.IntN(250)) * time.Millisecond)
+		}
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+
+		n := 0
+		for _, seq := range parseAppended(out.String()) {
+			appended[seq] = true
+			n++
+		}
+		if strings.Contains(stderr.String(), "child:") {
+			t.Fatalf("round %d: the child failed:\n%s", round, stderr.String())
+		}
+		queue, next := inspect(t, path, round)
+		s := obs.stats(t, id) // after the store: see checkNoLoss
+		have := make(map[uint64]bool, len(queue)+s.Stored)
+		for _, seq := range queue {
+			have[seq] = true
+		}
+		for _, seq := range s.seqs() {
+			have[seq] = true
+		}
+		for seq := range appended {
+			if !have[seq] {
+				t.Fatalf("round %d: seq %d was appended but is neither queued nor stored by the server", round, seq)
+			}
+			if seq >= next {
+				t.Fatalf("round %d: seq %d was appended but the store's next seq is %d", round, seq, next)
+			}
+		}
+		t.Logf("round %d: killed after %d appends (early %v); %d queued, server stored %d (%d duplicates)",
+			round, n, early, len(queue), s.Stored, s.Duplicates)
+	}
+
+	// A clean run drains what is left.
+	cmd, out, stderr := childCommand("final", path, srv.URL(), id)
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("final run: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), stderr.String())
+	}
+	if len(appended) < rounds {
+		t.Fatalf("only %d appends returned in %d rounds", len(appended), rounds)
+	}
+	queue, next := inspect(t, path, rounds)
+	if len(queue) != 0 {
+		t.Fatalf("%d records left after the final run", len(queue))
+	}
+	s := obs.stats(t, id)
+	stored := s.seqs()
+	for i, seq := range stored {
+		if seq == 0 || seq >= next {
+			t.Fatalf("the server stored seq %d, never given out (next seq %d)", seq, next)
+		}
+		if i > 0 && seq <= stored[i-1] {
+			t.Fatalf("the server stored seq %d after %d", seq, stored[i-1])
+		}
+	}
+	got := make(map[uint64]bool, len(stored))
+	for _, seq := range stored {
+		got[seq] = true
+	}
+	for seq := range appended {
+		if !got[seq] {
+			t.Fatalf("seq %d was appended but never reached the server", seq)
+		}
+	}
+	t.Logf("%d kills in %v: %d appends returned, %d stored by the server in seq order (%d more were committed when the child died), %d duplicates acked",
+		rounds, time.Since(start).Round(time.Millisecond), len(appended), len(stored), len(stored)-len(appended), s.Duplicates)
+}
+
+// inspect checks the closed file after a kill and returns the queued seqs
+// and the next seq the store will give.
+func inspect(t *testing.T, path string, round int) (queue []uint64, next uint64) {
+	t.Helper()
+	if err := checkFile(path); err != nil {
+		t.Fatalf("round %d: damaged file: %v", round, err)
+	}
+	st, err := store.Open(path, &store.Options{LockTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("round %d: Open: %v", round, err)
+	}
+	defer st.Close()
+	if rec := st.Recovery(); rec != nil {
+		t.Fatalf("round %d: the file was set aside: %v", round, rec.Err)
+	}
+	return queued(t, st), st.Stats().NextSeq
+}
+
+// childCommand returns a command that runs this test binary as a helper
+// process, with its output captured.
+func childCommand(mode, path, url, device string) (cmd *exec.Cmd, stdout, stderr *syncBuffer) {
+	cmd = exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+mode, envPath+"="+path, envURL+"="+url, envDevice+"="+device)
+	stdout, stderr = new(syncBuffer), new(syncBuffer)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	return cmd, stdout, stderr
+}
+
+// parseAppended reads the child's "A <seq>" lines; a torn last line is
+// ignored.
+func parseAppended(out string) []uint64 {
+	var seqs []uint64
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "A "); ok {
+			if seq, err := strconv.ParseUint(rest, 10, 64); err == nil {
+				seqs = append(seqs, seq)
+			}
+		}
+	}
+	return seqs
+}
+
+// syncBuffer is a bytes.Buffer the test may read while the child writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// runChild runs a helper process mode: "crash" appends and drains until
+// killed; "final" drains until the store is empty, then exits 0.
+func runChild(mode string) int {
+	if err := child(mode); err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 1
+	}
+	return 0
+}
+
+func child(mode string) error {
+	st, err := store.Open(os.Getenv(envPath), &store.Options{LockTimeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	client, err := socketio.New(os.Getenv(envURL), fastReconnect())
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	var d *outbox.Drainer
+	sock := client.Socket("/", &socketio.SocketOptions{SendBuffer: -1, OnConnect: func(bool) { d.Wake() }})
+	d, err = outbox.NewDrainer(st, sock, &outbox.Options{DeviceID: os.Getenv(envDevice), AckTimeout: 2 * time.Second})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	if err := sock.Connect(ctx); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+
+	if mode == "final" {
+		for st.Stats().Count > 0 && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		if n := st.Stats().Count; n > 0 {
+			return fmt.Errorf("%d records left", n)
+		}
+		return nil
+	}
+
+	// Two producers append until the process is killed, one steadily, one
+	// in bursts that fill the window; each line is one write(2) to the
+	// pipe, which the parent reads even after the kill.
+	var mu sync.Mutex
+	fmt.Println("ready")
+	for p := range 2 {
+		go func() {
+			for i := 1; ; i++ {
+				seq, err := outbox.Enqueue(ctx, st, 1, outbox.ContentTypeSenMLCBOR, payload(p<<24|i))
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "enqueue:", err)
+					os.Exit(1)
+				}
+				mu.Lock()
+				fmt.Printf("A %d\n", seq)
+				mu.Unlock()
+				switch {
+				case p == 0:
+					time.Sleep(time.Millisecond)
+				case i%100 == 0:
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	return <-done
+}

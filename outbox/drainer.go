@@ -1,0 +1,664 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sioagent/sioagent/protocol/engineio"
+	"github.com/sioagent/sioagent/protocol/socketio"
+	"github.com/sioagent/sioagent/store"
+)
+
+// Defaults for Options.
+const (
+	// DefaultEvent is the event name of the wire contract.
+	DefaultEvent = "telemetry"
+	// DefaultWindow is how many records may wait for their acks at once.
+	DefaultWindow = 32
+	// DefaultAckTimeout bounds the wait for each ack.
+	DefaultAckTimeout = 10 * time.Second
+	// DefaultMaxAttempts is how many permanent rejections a record gets
+	// before it is dead-lettered.
+	DefaultMaxAttempts = 5
+	// DefaultRetryDelay is the first pause before records are sent again
+	// after a timeout or a server error.
+	DefaultRetryDelay = time.Second
+	// DefaultRetryDelayMax caps that pause, which doubles at each failure
+	// in a row.
+	DefaultRetryDelayMax = 30 * time.Second
+)
+
+// ConnectedPoll is how often a drainer that waits for its socket to connect
+// checks Socket.Connected. Wake ends the wait at once.
+const ConnectedPoll = 100 * time.Millisecond
+
+// retryJitter spreads each retry delay by up to ± this fraction, so that
+// devices refused by one overloaded server do not come back in step.
+const retryJitter = 0.2
+
+// ErrRunning is returned by Run while another Run of the same Drainer is
+// in progress.
+var ErrRunning = errors.New("outbox: drainer already running")
+
+// Options configure a Drainer. A nil *Options is not allowed: DeviceID is
+// required. NewDrainer never modifies the caller's Options.
+type Options struct {
+	// DeviceID goes into every header; the server dedupes on
+	// (DeviceID, seq). Required.
+	DeviceID string
+	// Event is the event name; DefaultEvent when empty.
+	Event string
+	// Window is the most records in flight (sent, ack not yet received);
+	// DefaultWindow when zero. 1 is stop-and-wait.
+	Window int
+	// AckTimeout bounds the wait for each ack; DefaultAckTimeout when
+	// zero. SocketOptions.AckTimeout, if shorter, applies too.
+	AckTimeout time.Duration
+	// MaxAttempts is how many permanent rejections (an ack with
+	// "permanent": true) a record gets before it is moved to the store's
+	// dead-letter bucket; DefaultMaxAttempts when zero. Transient errors
+	// and timeouts do not count: such records are kept until delivered.
+	MaxAttempts int
+	// RetryDelay is the pause before the unacknowledged records are sent
+	// again after an ack timeout or a server error; DefaultRetryDelay when
+	// zero. It doubles at each such failure in a row, up to RetryDelayMax
+	// (DefaultRetryDelayMax when zero), spread by ±20%, and starts again
+	// from RetryDelay after an ack that said ok. After a disconnection the
+	// records are sent again as soon as the socket is connected: the
+	// client's reconnection backoff is the pause.
+	RetryDelay    time.Duration
+	RetryDelayMax time.Duration
+	// Logger receives dead letters and rejections (warn), timeouts and
+	// disconnections (info) and more (debug); nothing when nil.
+	Logger *slog.Logger
+}
+
+// Stats is a snapshot of a Drainer's counters, since NewDrainer.
+type Stats struct {
+	// InFlight is the number of records sent whose ack has not arrived.
+	InFlight int
+	// Sent counts telemetry events emitted, resends included.
+	Sent uint64
+	// Resends counts events of records this drainer had sent before.
+	Resends uint64
+	// Acked counts records the server acknowledged with ok that were then
+	// removed from the store.
+	Acked uint64
+	// Duplicates counts, among Acked, the acks that said the server had
+	// the record already ("duplicate": true).
+	Duplicates uint64
+	// Rejected counts acks with "ok": false (permanent or transient).
+	Rejected uint64
+	// Timeouts counts acks that did not come within AckTimeout.
+	Timeouts uint64
+	// Disconnects counts acks lost because the socket disconnected.
+	Disconnects uint64
+	// DeadLettered counts records this drainer moved to the dead-letter
+	// bucket: rejected MaxAttempts times, undecodable, or too large to
+	// ever be sent. The store keeps the durable total
+	// (store.Stats.DeadLettered).
+	DeadLettered uint64
+	// LastError is the last failure (an *AckError for a rejection), nil if
+	// none; LastErrorAt is when it happened.
+	LastError   error
+	LastErrorAt time.Time
+}
+
+// Drainer sends the records of a store to a Socket.IO server and deletes
+// each one once the server acknowledged it. Create it with NewDrainer, run
+// it with Run. Its methods are safe for concurrent use.
+type Drainer struct {
+	st   *store.Store
+	sock *socketio.Socket
+	opts Options
+	log  *slog.Logger
+
+	wake    chan struct{} // Wake; holds one signal
+	running atomic.Bool
+
+	mu    sync.Mutex
+	stats Stats
+
+	// Owned by the goroutine in Run.
+	attempts    map[uint64]int // permanent rejections per seq
+	highestSent uint64         // to tell resends from first sends
+}
+
+// NewDrainer returns a drainer of st to sock. It does no I/O; call Run.
+// sock may be connected or not: the drainer sends only while it is
+// connected. See the package documentation for how to wire
+// SocketOptions.OnConnect to Wake.
+func NewDrainer(st *store.Store, sock *socketio.Socket, opts *Options) (*Drainer, error) {
+	if st == nil || sock == nil {
+		return nil, errors.New("outbox: NewDrainer needs a store and a socket")
+	}
+	if opts == nil || opts.DeviceID == "" {
+		return nil, errors.New("outbox: Options.DeviceID is required")
+	}
+	o := *opts
+	if o.Event == "" {
+		o.Event = DefaultEvent
+	}
+	if o.Window < 0 || o.AckTimeout < 0 || o.MaxAttempts < 0 || o.RetryDelay < 0 || o.RetryDelayMax < 0 {
+		return nil, errors.New("outbox: negative Window, AckTimeout, MaxAttempts or retry delay")
+	}
+	if o.Window == 0 {
+		o.Window = DefaultWindow
+	}
+	if o.AckTimeout == 0 {
+		o.AckTimeout = DefaultAckTimeout
+	}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = DefaultMaxAttempts
+	}
+	if o.RetryDelay == 0 {
+		o.RetryDelay = DefaultRetryDelay
+	}
+	if o.RetryDelayMax == 0 {
+		o.RetryDelayMax = DefaultRetryDelayMax
+	}
+	o.RetryDelayMax = max(o.RetryDelayMax, o.RetryDelay)
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Drainer{
+		st:       st,
+		sock:     sock,
+		opts:     o,
+		log:      log,
+		wake:     make(chan struct{}, 1),
+		attempts: make(map[uint64]int),
+	}, nil
+}
+
+// Wake tells the drainer that something changed outside the store,
+// typically that the socket connected: a drainer waiting for its socket
+// resumes at once instead of at its next check (ConnectedPoll). Call it from
+// SocketOptions.OnConnect. It never blocks.
+func (d *Drainer) Wake() { signal(d.wake) }
+
+// Stats returns the drainer's counters.
+func (d *Drainer) Stats() Stats {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.stats
+}
+
+func (d *Drainer) count(f func(*Stats)) {
+	d.mu.Lock()
+	f(&d.stats)
+	d.mu.Unlock()
+}
+
+func (d *Drainer) fail(err error) {
+	d.count(func(s *Stats) { s.LastError, s.LastErrorAt = err, time.Now() })
+}
+
+// flight is a record sent and waiting for its ack.
+type flight struct {
+	seq    uint64
+	pa     *socketio.PendingAck
+	cancel context.CancelFunc
+}
+
+// drain is the state of one Run.
+type drain struct {
+	*Drainer
+	ctx      context.Context
+	round    context.Context    // parent of the in-flight emits
+	abandon  context.CancelFunc // cancels round
+	inflight []flight           // oldest first; seqs increase
+	cursor   uint64             // the highest seq sent in this round
+	held     bool               // a failure stopped sending: see Run
+	until    time.Time          // held: not before this time
+	delay    time.Duration      // the next retry delay
+	fatal    error              // Run must return it
+	rm       *remover
+}
+
+// Run drains the store until ctx ends, and then returns ctx.Err(). It
+// returns sooner if the store is closed (an error matching
+// store.ErrClosed) or if an emit fails because the socket's client was
+// closed (socketio.ErrClosed). Only one Run may be active at a time.
+//
+// It reads the oldest records with Store.PeekAfter and emits each as the
+// event of the wire contract, with up to Window of them in flight, in seq
+// order. Acks are processed in the same order; the records acked with ok
+// are removed by a goroutine of Run's own (Store.Remove, one transaction
+// for all the acks that arrived during the previous one), so the window
+// refills while a deletion waits for its fsync.
+//
+// A failure stops the sending: a disconnection abandons the emits in
+// flight, a timeout or a server error lets them finish. Once none is in
+// flight, after the retry delay (timeout, server error) or once the socket
+// is connected again (disconnection), the drainer starts again from the
+// oldest record left, so everything unacknowledged is sent again, in
+// order. A record permanently rejected Options.MaxAttempts times is moved
+// to the dead-letter bucket (Store.DeadLetter) and the queue goes on.
+func (d *Drainer) Run(ctx context.Context) error {
+	if !d.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer d.running.Store(false)
+	r := &drain{Drainer: d, ctx: ctx, delay: d.opts.RetryDelay, rm: newRemover(d)}
+	r.round, r.abandon = context.WithCancel(ctx)
+	go r.rm.run()
+	defer r.shutdown()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		r.settle(false)
+		if err := r.rm.takeErr(); err != nil {
+			// The records stay queued and are sent again: the server
+			// dedupes.
+			r.storeFailed("remove", err)
+		}
+		if r.fatal != nil {
+			return r.fatal
+		}
+		if r.held && len(r.inflight) == 0 && r.rm.idle() && !time.Now().Before(r.until) && d.sock.Connected() {
+			r.resume()
+		}
+		storeWake := d.st.Wait() // before PeekAfter: no append is missed
+		if !r.held && len(r.inflight) < d.opts.Window {
+			r.fill()
+			if r.fatal != nil {
+				return r.fatal
+			}
+		}
+
+		var headDone <-chan struct{}
+		if len(r.inflight) > 0 {
+			headDone = r.inflight[0].pa.Done()
+		}
+		if r.held || len(r.inflight) >= d.opts.Window {
+			storeWake = nil
+		}
+		var timerC <-chan time.Time
+		if r.held && len(r.inflight) == 0 && r.rm.idle() {
+			wait := time.Until(r.until)
+			if wait <= 0 {
+				wait = ConnectedPoll // waiting for the socket
+			}
+			timer.Reset(wait)
+			timerC = timer.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-headDone:
+		case <-storeWake:
+		case <-d.wake:
+		case <-timerC:
+		case <-r.rm.finished:
+		}
+	}
+}
+
+// fill sends records until the window is full, the store has no more, or
+// sending fails.
+func (r *drain) fill() {
+	if !r.sock.Connected() {
+		r.hold(0, nil)
+		return
+	}
+	recs, err := r.st.PeekAfter(r.cursor, r.opts.Window-len(r.inflight))
+	if err != nil {
+		r.storeFailed("peek", err)
+		return
+	}
+	if r.cursor == 0 && len(recs) > 0 {
+		for seq := range r.attempts {
+			if seq < recs[0].Seq {
+				delete(r.attempts, seq) // gone: dropped by a bound
+			}
+		}
+	}
+	for _, rec := range recs {
+		var b Batch
+		if err := b.UnmarshalBinary(rec.Data); err != nil {
+			if !r.deadLetter(rec.Seq, err.Error()) {
+				return
+			}
+			r.cursor = rec.Seq
+			continue
+		}
+		if b.Payload == nil {
+			b.Payload = []byte{} // an empty attachment, not null
+		}
+		h := Header{DeviceID: r.opts.DeviceID, Seq: rec.Seq, Count: b.Count, ContentType: b.ContentType}
+		fctx, cancel := context.WithTimeout(r.round, r.opts.AckTimeout)
+		pa, err := r.sock.EmitWithAckAsync(fctx, r.opts.Event, h, b.Payload)
+		if err != nil {
+			cancel()
+			if errors.Is(err, engineio.ErrPayloadTooLarge) {
+				// It can never be sent: do not let it block the queue.
+				if !r.deadLetter(rec.Seq, err.Error()) {
+					return
+				}
+				r.cursor = rec.Seq
+				continue
+			}
+			r.sendFailed(err)
+			return
+		}
+		r.cursor = rec.Seq
+		resend := rec.Seq <= r.highestSent
+		r.highestSent = max(r.highestSent, rec.Seq)
+		r.inflight = append(r.inflight, flight{seq: rec.Seq, pa: pa, cancel: cancel})
+		r.count(func(s *Stats) {
+			s.Sent++
+			if resend {
+				s.Resends++
+			}
+			s.InFlight = len(r.inflight)
+		})
+	}
+}
+
+// sendFailed handles an emit that could not even be queued.
+func (r *drain) sendFailed(err error) {
+	switch {
+	case errors.Is(err, socketio.ErrClosed):
+		r.fatal = fmt.Errorf("outbox: %w", err)
+	case errors.Is(err, socketio.ErrReservedEvent):
+		r.fatal = fmt.Errorf("outbox: event %q: %w", r.opts.Event, err)
+	case errors.Is(err, socketio.ErrNotConnected), errors.Is(err, socketio.ErrDisconnected),
+		errors.Is(err, socketio.ErrSendBufferFull):
+		// Connected said yes a moment ago: wait a little, not in a loop.
+		r.log.Debug("outbox: socket not connected; waiting", "err", err)
+		r.hold(ConnectedPoll, nil)
+	case r.ctx.Err() != nil:
+		// Run is ending.
+	default:
+		r.log.Info("outbox: emit failed; retrying later", "err", err)
+		r.hold(r.nextDelay(), err)
+	}
+}
+
+// settle processes the flights at the head of the window whose outcome is
+// known, in seq order, and hands the records acked with ok to the remover.
+// With wait, it waits for every flight (Run is ending).
+func (r *drain) settle(wait bool) {
+	var ok []uint64
+	dups := 0
+	for len(r.inflight) > 0 {
+		f := r.inflight[0]
+		if !wait && !closed(f.pa.Done()) {
+			break
+		}
+		r.inflight = r.inflight[1:]
+		args, err := f.pa.Result()
+		f.cancel()
+		if err != nil {
+			r.lost(f.seq, err)
+			continue
+		}
+		ack, err := parseAck(args)
+		if err != nil {
+			r.rejected(f.seq, err.(*AckError))
+			continue
+		}
+		ok = append(ok, f.seq)
+		if ack.Duplicate {
+			dups++
+		}
+	}
+	if len(ok) > 0 {
+		for _, seq := range ok {
+			delete(r.attempts, seq)
+		}
+		r.delay = r.opts.RetryDelay
+		r.rm.add(ok)
+	}
+	r.count(func(s *Stats) {
+		s.InFlight = len(r.inflight)
+		s.Duplicates += uint64(dups)
+	})
+}
+
+// lost handles a flight that ended without an ack.
+func (r *drain) lost(seq uint64, err error) {
+	switch {
+	case errors.Is(err, context.Canceled):
+		// Abandoned by us (disconnection, or Run ending): already held.
+	case errors.Is(err, socketio.ErrDisconnected):
+		if errors.Is(err, socketio.ErrClosed) {
+			r.fatal = fmt.Errorf("outbox: %w", err)
+		}
+		r.count(func(s *Stats) { s.Disconnects++ })
+		r.hold(0, err)
+		r.abandonRound(err)
+	case errors.Is(err, socketio.ErrAckTimeout):
+		r.log.Info("outbox: ack timed out", "seq", seq, "timeout", r.opts.AckTimeout)
+		r.count(func(s *Stats) { s.Timeouts++ })
+		r.hold(r.nextDelay(), err)
+	default:
+		r.log.Info("outbox: emit failed", "seq", seq, "err", err)
+		r.hold(r.nextDelay(), err)
+	}
+}
+
+// rejected handles an ack that said no (or could not be read).
+func (r *drain) rejected(seq uint64, ae *AckError) {
+	r.count(func(s *Stats) { s.Rejected++ })
+	if ae.Permanent {
+		r.attempts[seq]++
+		if n := r.attempts[seq]; n >= r.opts.MaxAttempts {
+			r.deadLetter(seq, fmt.Sprintf("rejected %d times, last: %s: %s", n, ae.Code, ae.Message))
+			r.fail(ae)
+			return
+		}
+	}
+	r.log.Warn("outbox: server refused a record; it will be sent again",
+		"seq", seq, "code", ae.Code, "message", ae.Message, "permanent", ae.Permanent, "attempts", r.attempts[seq])
+	r.hold(r.nextDelay(), ae)
+}
+
+// deadLetter moves seq out of the queue for good. It reports false when
+// the store failed (the record stays queued and the sending is held).
+func (r *drain) deadLetter(seq uint64, reason string) bool {
+	delete(r.attempts, seq)
+	err := r.st.DeadLetter(seq, reason)
+	switch {
+	case err == nil:
+		r.log.Warn("outbox: record moved to the dead-letter bucket", "seq", seq, "reason", reason)
+		r.count(func(s *Stats) { s.DeadLettered++ })
+	case errors.Is(err, store.ErrNotFound):
+		// Dropped by a bound meanwhile.
+	default:
+		r.storeFailed("dead-letter", err)
+		return false
+	}
+	return true
+}
+
+// storeFailed handles a store error: fatal when the store is closed,
+// otherwise retried later.
+func (r *drain) storeFailed(op string, err error) {
+	if errors.Is(err, store.ErrClosed) {
+		r.fatal = fmt.Errorf("outbox: %s: %w", op, err)
+		return
+	}
+	r.log.Error("outbox: store "+op+" failed; retrying later", "err", err)
+	r.hold(r.nextDelay(), fmt.Errorf("outbox: store %s: %w", op, err))
+}
+
+// hold stops the sending until no record is in flight, delay has passed
+// and the socket is connected; err (if any) is recorded as the last error.
+func (r *drain) hold(delay time.Duration, err error) {
+	if err != nil {
+		r.fail(err)
+	}
+	if until := time.Now().Add(delay); !r.held || until.After(r.until) {
+		r.until = until
+	}
+	r.held = true
+}
+
+// nextDelay returns the retry delay to wait now, with jitter, and doubles
+// the next one. Failures in one round (before the sending resumes) share
+// one delay.
+func (r *drain) nextDelay() time.Duration {
+	if r.held && !r.until.IsZero() && time.Until(r.until) > 0 {
+		return time.Until(r.until)
+	}
+	d := r.delay
+	r.delay = min(2*r.delay, r.opts.RetryDelayMax)
+	return time.Duration(float64(d) * (1 + retryJitter*(2*rand.Float64()-1)))
+}
+
+// abandonRound cancels the emits in flight: after a disconnection, none of
+// them can be acked any more, and an emit waiting in the socket's send
+// buffer must not go out ahead of the older records sent again.
+func (r *drain) abandonRound(reason error) {
+	if r.round.Err() == nil {
+		r.log.Info("outbox: socket disconnected; the unacknowledged records will be sent again after reconnection",
+			"in_flight", len(r.inflight)+1, "err", reason)
+	}
+	r.abandon()
+}
+
+// resume starts sending again from the oldest record in the store.
+func (r *drain) resume() {
+	r.held, r.until, r.cursor = false, time.Time{}, 0
+	r.abandon()
+	r.round, r.abandon = context.WithCancel(r.ctx)
+	r.log.Debug("outbox: sending again from the oldest record")
+}
+
+// shutdown ends a Run: it abandons the flights, keeps the acks that had
+// arrived, and waits for the socket to release every flight.
+func (r *drain) shutdown() {
+	r.abandon()
+	r.held = true
+	r.settle(true)
+	r.rm.close()
+	r.count(func(s *Stats) { s.InFlight = 0 })
+}
+
+// remover deletes the acknowledged records in a goroutine of its own, so
+// that the window refills while a deletion waits for its fsync; the acks
+// that arrive meanwhile are deleted together by the next transaction.
+// Batches are deleted in the order they were added, so deletion follows
+// seq.
+type remover struct {
+	d        *Drainer
+	kick     chan struct{} // work was added; holds one signal
+	finished chan struct{} // a batch was deleted (or failed); holds one signal
+	stop     chan struct{} // closed by close
+	done     chan struct{} // closed when run returns
+
+	mu    sync.Mutex
+	queue []uint64 // acked, not yet handed to Store.Remove
+	busy  bool     // queue is not empty or a Remove is running
+	err   error    // the first Remove error not yet taken
+}
+
+func newRemover(d *Drainer) *remover {
+	return &remover{
+		d:        d,
+		kick:     make(chan struct{}, 1),
+		finished: make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+}
+
+// add queues seqs (increasing, above every seq added before) for deletion.
+func (rm *remover) add(seqs []uint64) {
+	rm.mu.Lock()
+	rm.queue = append(rm.queue, seqs...)
+	rm.busy = true
+	rm.mu.Unlock()
+	signal(rm.kick)
+}
+
+// idle reports whether every record added has been deleted (or failed).
+func (rm *remover) idle() bool {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	return !rm.busy
+}
+
+// takeErr returns and forgets the first deletion error since the last call.
+func (rm *remover) takeErr() error {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	err := rm.err
+	rm.err = nil
+	return err
+}
+
+func (rm *remover) run() {
+	defer close(rm.done)
+	for {
+		select {
+		case <-rm.kick:
+			rm.flush()
+		case <-rm.stop:
+			rm.flush()
+			return
+		}
+	}
+}
+
+// flush deletes what is queued, one transaction per batch taken, until the
+// queue is empty.
+func (rm *remover) flush() {
+	for {
+		rm.mu.Lock()
+		batch := rm.queue
+		rm.queue = nil
+		if len(batch) == 0 {
+			rm.busy = false
+			rm.mu.Unlock()
+			signal(rm.finished)
+			return
+		}
+		rm.mu.Unlock()
+		if err := rm.d.st.Remove(batch...); err != nil {
+			rm.mu.Lock()
+			if rm.err == nil {
+				rm.err = err
+			}
+			rm.mu.Unlock()
+			signal(rm.finished)
+			continue
+		}
+		rm.d.count(func(s *Stats) { s.Acked += uint64(len(batch)) })
+	}
+}
+
+// close deletes what is queued and stops the goroutine.
+func (rm *remover) close() {
+	close(rm.stop)
+	<-rm.done
+}
+
+// closed reports whether ch is closed, without blocking.
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// signal wakes the receiver of ch (capacity 1) without blocking.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}

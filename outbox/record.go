@@ -1,0 +1,105 @@
+package outbox
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/sioagent/sioagent/store"
+)
+
+// ContentTypeSenMLCBOR is the content type of SenML packs encoded as CBOR
+// (RFC 8428), what the agent's telemetry carries.
+const ContentTypeSenMLCBOR = "application/senml+cbor"
+
+// recordVersion is the version byte of the record format.
+const recordVersion = 1
+
+// MaxContentType is the longest content type a record may carry, in bytes.
+const MaxContentType = 255
+
+// ErrBadRecord is wrapped by the errors of Batch.UnmarshalBinary: the store
+// record was not written by this package, is damaged, or comes from a newer
+// version. The drainer moves such records to the dead-letter bucket.
+var ErrBadRecord = errors.New("outbox: malformed record")
+
+// Batch is what one store record holds: the payload of one telemetry
+// event, with the header fields that are not derived from the store.
+type Batch struct {
+	// Count is the number of readings in Payload (the header's count).
+	Count int
+	// ContentType is the payload's media type (the header's contentType),
+	// like ContentTypeSenMLCBOR; at most MaxContentType bytes.
+	ContentType string
+	// Payload travels as the event's binary attachment.
+	Payload []byte
+}
+
+// AppendBinary appends the record encoding of b to dst:
+//
+//	version (1 byte, = 1) | count (uvarint) | len(contentType) (uvarint) | contentType | payload
+//
+// It implements encoding.BinaryAppender. A negative Count and a content
+// type longer than MaxContentType are errors.
+func (b Batch) AppendBinary(dst []byte) ([]byte, error) {
+	if b.Count < 0 {
+		return dst, fmt.Errorf("outbox: negative count %d", b.Count)
+	}
+	if len(b.ContentType) > MaxContentType {
+		return dst, fmt.Errorf("outbox: content type of %d bytes (at most %d)", len(b.ContentType), MaxContentType)
+	}
+	dst = append(dst, recordVersion)
+	dst = binary.AppendUvarint(dst, uint64(b.Count))
+	dst = binary.AppendUvarint(dst, uint64(len(b.ContentType)))
+	dst = append(dst, b.ContentType...)
+	return append(dst, b.Payload...), nil
+}
+
+// MarshalBinary returns the record encoding of b (see AppendBinary).
+func (b Batch) MarshalBinary() ([]byte, error) {
+	return b.AppendBinary(make([]byte, 0, 1+2*binary.MaxVarintLen64+len(b.ContentType)+len(b.Payload)))
+}
+
+// UnmarshalBinary decodes a record written by MarshalBinary. Payload is a
+// sub-slice of data, not a copy. Errors wrap ErrBadRecord.
+func (b *Batch) UnmarshalBinary(data []byte) error {
+	if len(data) == 0 {
+		return fmt.Errorf("%w: empty", ErrBadRecord)
+	}
+	if data[0] != recordVersion {
+		return fmt.Errorf("%w: version %d (this version reads %d)", ErrBadRecord, data[0], recordVersion)
+	}
+	rest := data[1:]
+	count, n := binary.Uvarint(rest)
+	if n <= 0 || count > uint64(maxInt) {
+		return fmt.Errorf("%w: bad count", ErrBadRecord)
+	}
+	rest = rest[n:]
+	ctLen, n := binary.Uvarint(rest)
+	if n <= 0 || ctLen > MaxContentType || ctLen > uint64(len(rest)-n) {
+		return fmt.Errorf("%w: bad content type length", ErrBadRecord)
+	}
+	rest = rest[n:]
+	*b = Batch{Count: int(count), ContentType: string(rest[:ctLen]), Payload: rest[ctLen:]}
+	return nil
+}
+
+const maxInt = int(^uint(0) >> 1)
+
+// Enqueue stores one batch of count readings of the given content type in
+// s and returns its seq once it is durable (Store.Append: committed and
+// fsynced, sharing the transaction with concurrent producers). The seq is
+// the one the server will see in the telemetry header. The payload is not
+// kept after Enqueue returns.
+//
+// Errors are Store.Append's (store.ErrFull, store.ErrTooLarge,
+// store.ErrDiskFull, store.ErrClosed, ctx.Err()) or a batch that cannot be
+// encoded (see Batch.AppendBinary); nothing was stored then.
+func Enqueue(ctx context.Context, s *store.Store, count int, contentType string, payload []byte) (uint64, error) {
+	rec, err := Batch{Count: count, ContentType: contentType, Payload: payload}.MarshalBinary()
+	if err != nil {
+		return 0, err
+	}
+	return s.Append(ctx, rec)
+}

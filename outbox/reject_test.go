@@ -1,0 +1,140 @@
+package outbox_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sioagent/sioagent/internal/nodeserver"
+	"github.com/sioagent/sioagent/outbox"
+)
+
+// Refusals and lost acks, set on the server for one record in the middle
+// of a backlog: a permanent refusal ends in the dead-letter bucket after
+// MaxAttempts while the queue keeps flowing; a transient refusal and a
+// missing ack are retried until the record is delivered.
+func TestRejections(t *testing.T) {
+	srv := nodeserver.Start(t, nodeserver.Options{})
+	obs := newObserver(t, srv.URL())
+	const n, bad = 40, 10 // bad is the index of the refused record
+	for _, tc := range []struct {
+		mode  string
+		times int
+		check func(t *testing.T, s serverStats, ds outbox.Stats)
+	}{
+		{mode: "permanent", times: 1 << 30, check: func(t *testing.T, s serverStats, ds outbox.Stats) {
+			if s.Rejected != 3 || ds.Rejected != 3 || ds.DeadLettered != 1 {
+				t.Errorf("server rejected %d, drainer saw %d rejections and dead-lettered %d; want 3, 3, 1", s.Rejected, ds.Rejected, ds.DeadLettered)
+			}
+			if ae, ok := ds.LastError.(*outbox.AckError); !ok || !ae.Permanent || ae.Code != "rejected" {
+				t.Errorf("LastError = %v, want the permanent rejection", ds.LastError)
+			}
+		}},
+		{mode: "transient", times: 4, check: func(t *testing.T, s serverStats, ds outbox.Stats) {
+			if s.Rejected != 4 || ds.Rejected != 4 || ds.DeadLettered != 0 {
+				t.Errorf("server rejected %d, drainer saw %d rejections and dead-lettered %d; want 4, 4, 0", s.Rejected, ds.Rejected, ds.DeadLettered)
+			}
+		}},
+		{mode: "silent", times: 2, check: func(t *testing.T, s serverStats, ds outbox.Stats) {
+			if s.Ignored != 2 || ds.Timeouts != 2 || ds.DeadLettered != 0 {
+				t.Errorf("server ignored %d, drainer saw %d timeouts and dead-lettered %d; want 2, 2, 0", s.Ignored, ds.Timeouts, ds.DeadLettered)
+			}
+		}},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			id := "reject-" + tc.mode
+			st, _ := openStore(t)
+			seqs := produce(t, st, n, 1) // one producer: seqs[i] holds payload(i)
+			obs.reject(t, id, tc.mode, tc.times, seqs[bad])
+			dev := newDevice(t, srv.URL(), st, outbox.Options{
+				DeviceID:    id,
+				MaxAttempts: 3,
+				AckTimeout:  300 * time.Millisecond,
+				RetryDelay:  20 * time.Millisecond,
+			})
+			dev.run(t)
+			want := seqs
+			if tc.mode == "permanent" {
+				want = append(seqs[:bad:bad], seqs[bad+1:]...)
+			}
+			took := waitFor(t, "the drain", func() bool { return st.Stats().Count == 0 })
+			// The queue keeps flowing: records produced afterwards arrive too.
+			more := produce(t, st, 10, 2)
+			want = append(want, more...)
+			waitFor(t, "the later records", func() bool { return st.Stats().Count == 0 })
+
+			s := obs.stats(t, id)
+			got := s.seqs()
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("server stored %v, want %v", got, want)
+			}
+			ds := dev.d.Stats()
+			tc.check(t, s, ds)
+			t.Logf("queue empty after %v; drainer %+v", took, ds)
+
+			if tc.mode == "permanent" {
+				dead, err := st.DeadLetters(10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(dead) != 1 || dead[0].Seq != seqs[bad] || !strings.Contains(dead[0].Reason, "rejected 3 times") {
+					t.Fatalf("dead letters %+v, want seq %d rejected 3 times", dead, seqs[bad])
+				}
+				var b outbox.Batch
+				if err := b.UnmarshalBinary(dead[0].Data); err != nil || string(b.Payload) != string(payload(bad)) {
+					t.Errorf("dead letter holds %q (%v), want the batch %q", b.Payload, err, payload(bad))
+				}
+				if st.Stats().DeadLettered != 1 {
+					t.Errorf("store counts %d dead letters, want 1", st.Stats().DeadLettered)
+				}
+			}
+		})
+	}
+}
+
+// Records that can never be sent, one not written by Enqueue and one
+// larger than the server's maxPayload, go to the dead-letter bucket at once
+// and do not hold up the others.
+func TestUnsendableRecordsDeadLettered(t *testing.T) {
+	srv := nodeserver.Start(t, nodeserver.Options{MaxPayload: 4000})
+	obs := newObserver(t, srv.URL())
+	st, _ := openStore(t)
+	ctx := t.Context()
+	var want []uint64
+	enqueue := func(size int) uint64 {
+		seq, err := outbox.Enqueue(ctx, st, 1, "application/octet-stream", make([]byte, size))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	want = append(want, enqueue(100))
+	garbage, err := st.Append(ctx, []byte{0xff, 1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := enqueue(10_000)
+	want = append(want, enqueue(100))
+
+	dev := newDevice(t, srv.URL(), st, outbox.Options{DeviceID: "unsendable"})
+	dev.run(t)
+	waitFor(t, "the drain", func() bool { return st.Stats().Count == 0 })
+	if got := obs.stats(t, "unsendable").seqs(); !slices.Equal(got, want) {
+		t.Fatalf("server stored %v, want %v", got, want)
+	}
+	dead, err := st.DeadLetters(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != 2 || dead[0].Seq != garbage || dead[1].Seq != huge {
+		t.Fatalf("dead letters %+v, want seqs %d and %d", dead, garbage, huge)
+	}
+	if !strings.Contains(dead[0].Reason, "malformed record") || !strings.Contains(dead[1].Reason, "maxPayload") {
+		t.Errorf("dead-letter reasons %q and %q", dead[0].Reason, dead[1].Reason)
+	}
+	if s := dev.d.Stats(); s.DeadLettered != 2 || s.Sent != 2 {
+		t.Errorf("drainer stats %+v, want 2 sent and 2 dead-lettered", s)
+	}
+}
