@@ -78,14 +78,19 @@ func TestCrash(t *testing.T) {
 			time.Sleep(time.Duration(r.IntN(250)) * time.Millisecond)
 		}
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		werr := cmd.Wait()
+		// The child must die by the kill: one that ended by itself
+		// (Enqueue or Run failed) is a failure, whatever it printed.
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Fatalf("round %d: the child ended by itself (%v), not by the kill:\n%s", round, werr, stderr.String())
+		}
 
 		n := 0
 		for _, seq := range parseAppended(out.String()) {
 			appended[seq] = true
 			n++
 		}
-		if strings.Contains(stderr.String(), "child:") {
+		if msg := stderr.String(); strings.Contains(msg, "child:") || strings.Contains(msg, "enqueue:") {
 			t.Fatalf("round %d: the child failed:\n%s", round, stderr.String())
 		}
 		queue, next := inspect(t, path, round)

@@ -39,7 +39,13 @@
 // A Drainer sends the oldest records first with up to Options.Window of
 // them in flight (a window of W records costs one round trip, not W),
 // using Socket.EmitWithAckAsync so that the events leave in seq order.
-// It deletes a record only after an ack that said ok, and in seq order.
+// It deletes a record only after an ack that said ok, and in seq order:
+// a record acked after an older one whose ack was lost or refused is kept
+// until that older one is acked too (or dead-lettered, or dropped by a
+// store bound); meanwhile the drainer remembers the ack in memory and does
+// not send the record again while Run lasts (a new Run sends it again, and
+// the server dedupes). A deletion that fails is not retried in order: the
+// records stay queued and are sent again.
 // When an ack is lost (disconnection, timeout) or refused, it stops
 // sending, lets the flights end, and starts again from the oldest record
 // left in the store: everything unacknowledged goes out again, in order,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -130,6 +131,15 @@ type Drainer struct {
 	highestSent uint64         // to tell resends from first sends
 }
 
+// Deletion follows seq: a record acked with ok is deleted only once every
+// record before it in the store is acked (or gone). Until then it is held
+// in acked, in memory, and not sent again while Run lives; failed holds
+// the records whose last send did not end in an ok (sorted).
+type ackOrder struct {
+	failed []uint64
+	acked  map[uint64]bool
+}
+
 // NewDrainer returns a drainer of st to sock. It does no I/O; call Run.
 // sock may be connected or not: the drainer sends only while it is
 // connected. See the package documentation for how to wire
@@ -221,6 +231,7 @@ type drain struct {
 	delay    time.Duration      // the next retry delay
 	fatal    error              // Run must return it
 	rm       *remover
+	order    ackOrder
 }
 
 // Run drains the store until ctx ends, and then returns ctx.Err(). It
@@ -231,7 +242,9 @@ type drain struct {
 // It reads the oldest records with Store.PeekAfter and emits each as the
 // event of the wire contract, with up to Window of them in flight, in seq
 // order. Acks are processed in the same order; the records acked with ok
-// are removed by a goroutine of Run's own (Store.Remove, one transaction
+// are removed, in seq order (a record acked after an older one that was
+// not is held in memory until that one is acked or gone), by a goroutine
+// of Run's own (Store.Remove, one transaction
 // for all the acks that arrived during the previous one), so the window
 // refills while a deletion waits for its fsync.
 //
@@ -248,6 +261,7 @@ func (d *Drainer) Run(ctx context.Context) error {
 	}
 	defer d.running.Store(false)
 	r := &drain{Drainer: d, ctx: ctx, delay: d.opts.RetryDelay, rm: newRemover(d)}
+	r.order.acked = make(map[uint64]bool)
 	r.round, r.abandon = context.WithCancel(ctx)
 	go r.rm.run()
 	defer r.shutdown()
@@ -305,16 +319,30 @@ func (d *Drainer) Run(ctx context.Context) error {
 }
 
 // fill sends records until the window is full, the store has no more, or
-// sending fails.
+// sending fails. Records it dead-letters (undecodable, too large) take
+// room in a peek but none in the window, so it peeks again while the
+// window has room and the last peek was full: nothing else would wake
+// Run for the records behind them.
 func (r *drain) fill() {
+	for !r.held && r.fatal == nil && len(r.inflight) < r.opts.Window {
+		want := r.opts.Window - len(r.inflight)
+		if got := r.fillOnce(want); got < want {
+			return
+		}
+	}
+}
+
+// fillOnce peeks up to n records after the cursor and sends them; it
+// returns how many the peek found.
+func (r *drain) fillOnce(n int) int {
 	if !r.sock.Connected() {
 		r.hold(0, nil)
-		return
+		return 0
 	}
-	recs, err := r.st.PeekAfter(r.cursor, r.opts.Window-len(r.inflight))
+	recs, err := r.st.PeekAfter(r.cursor, n)
 	if err != nil {
 		r.storeFailed("peek", err)
-		return
+		return 0
 	}
 	if r.cursor == 0 && len(recs) > 0 {
 		for seq := range r.attempts {
@@ -322,12 +350,24 @@ func (r *drain) fill() {
 				delete(r.attempts, seq) // gone: dropped by a bound
 			}
 		}
+		for seq := range r.order.acked {
+			if seq < recs[0].Seq {
+				delete(r.order.acked, seq) // gone: dropped by a bound
+			}
+		}
 	}
 	for _, rec := range recs {
+		// Records that failed and are gone since (dropped by a bound)
+		// no longer hold back the ones after them.
+		r.dropFailedBetween(r.cursor, rec.Seq)
+		if r.order.acked[rec.Seq] {
+			r.cursor = rec.Seq // acked, held for deletion in order
+			continue
+		}
 		var b Batch
 		if err := b.UnmarshalBinary(rec.Data); err != nil {
 			if !r.deadLetter(rec.Seq, err.Error()) {
-				return
+				return 0
 			}
 			r.cursor = rec.Seq
 			continue
@@ -343,13 +383,13 @@ func (r *drain) fill() {
 			if errors.Is(err, engineio.ErrPayloadTooLarge) {
 				// It can never be sent: do not let it block the queue.
 				if !r.deadLetter(rec.Seq, err.Error()) {
-					return
+					return 0
 				}
 				r.cursor = rec.Seq
 				continue
 			}
 			r.sendFailed(err)
-			return
+			return 0
 		}
 		r.cursor = rec.Seq
 		resend := rec.Seq <= r.highestSent
@@ -363,6 +403,11 @@ func (r *drain) fill() {
 			s.InFlight = len(r.inflight)
 		})
 	}
+	if len(recs) < n {
+		// The end of the queue: failed records after it are gone.
+		r.dropFailedBetween(r.cursor, ^uint64(0))
+	}
+	return len(recs)
 }
 
 // sendFailed handles an emit that could not even be queued.
@@ -389,8 +434,7 @@ func (r *drain) sendFailed(err error) {
 // known, in seq order, and hands the records acked with ok to the remover.
 // With wait, it waits for every flight (Run is ending).
 func (r *drain) settle(wait bool) {
-	var ok []uint64
-	dups := 0
+	okCount, dups := 0, 0
 	for len(r.inflight) > 0 {
 		f := r.inflight[0]
 		if !wait && !closed(f.pa.Done()) {
@@ -400,26 +444,28 @@ func (r *drain) settle(wait bool) {
 		args, err := f.pa.Result()
 		f.cancel()
 		if err != nil {
+			r.addFailed(f.seq)
 			r.lost(f.seq, err)
 			continue
 		}
 		ack, err := parseAck(args)
 		if err != nil {
+			r.addFailed(f.seq)
 			r.rejected(f.seq, err.(*AckError))
 			continue
 		}
-		ok = append(ok, f.seq)
+		r.removeFailed(f.seq)
+		delete(r.attempts, f.seq)
+		r.order.acked[f.seq] = true
+		okCount++
 		if ack.Duplicate {
 			dups++
 		}
 	}
-	if len(ok) > 0 {
-		for _, seq := range ok {
-			delete(r.attempts, seq)
-		}
+	if okCount > 0 {
 		r.delay = r.opts.RetryDelay
-		r.rm.add(ok)
 	}
+	r.release()
 	r.count(func(s *Stats) {
 		s.InFlight = len(r.inflight)
 		s.Duplicates += uint64(dups)
@@ -454,7 +500,9 @@ func (r *drain) rejected(seq uint64, ae *AckError) {
 	if ae.Permanent {
 		r.attempts[seq]++
 		if n := r.attempts[seq]; n >= r.opts.MaxAttempts {
-			r.deadLetter(seq, fmt.Sprintf("rejected %d times, last: %s: %s", n, ae.Code, ae.Message))
+			if r.deadLetter(seq, fmt.Sprintf("rejected %d times, last: %s: %s", n, ae.Code, ae.Message)) {
+				r.removeFailed(seq)
+			}
 			r.fail(ae)
 			return
 		}
@@ -661,4 +709,48 @@ func signal(ch chan struct{}) {
 	case ch <- struct{}{}:
 	default:
 	}
+}
+
+// addFailed records that seq was sent and not acked with ok.
+func (r *drain) addFailed(seq uint64) {
+	i, found := slices.BinarySearch(r.order.failed, seq)
+	if !found {
+		r.order.failed = slices.Insert(r.order.failed, i, seq)
+	}
+}
+
+// removeFailed forgets seq as failed (acked, or gone from the store).
+func (r *drain) removeFailed(seq uint64) {
+	if i, found := slices.BinarySearch(r.order.failed, seq); found {
+		r.order.failed = slices.Delete(r.order.failed, i, i+1)
+	}
+}
+
+// dropFailedBetween forgets the failed seqs strictly between lo and hi: the
+// store holds no record there any more (dropped by a bound).
+func (r *drain) dropFailedBetween(lo, hi uint64) {
+	r.order.failed = slices.DeleteFunc(r.order.failed, func(seq uint64) bool { return seq > lo && seq < hi })
+}
+
+// release hands to the remover, in seq order, the acked records that no
+// failed record precedes.
+func (r *drain) release() {
+	limit := ^uint64(0)
+	if len(r.order.failed) > 0 {
+		limit = r.order.failed[0]
+	}
+	var seqs []uint64
+	for seq := range r.order.acked {
+		if seq < limit {
+			seqs = append(seqs, seq)
+		}
+	}
+	if len(seqs) == 0 {
+		return
+	}
+	slices.Sort(seqs)
+	for _, seq := range seqs {
+		delete(r.order.acked, seq)
+	}
+	r.rm.add(seqs)
 }

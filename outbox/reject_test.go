@@ -1,6 +1,7 @@
 package outbox_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -136,5 +137,111 @@ func TestUnsendableRecordsDeadLettered(t *testing.T) {
 	}
 	if s := dev.d.Stats(); s.DeadLettered != 2 || s.Sent != 2 {
 		t.Errorf("drainer stats %+v, want 2 sent and 2 dead-lettered", s)
+	}
+}
+
+// Unsendable records at the head of the queue, with a window of 1 and
+// nothing appended afterwards: dead-lettering them fills no window slot, and
+// the good records behind them must still go out without another append or
+// Wake to prompt the drainer.
+func TestUnsendableHeadDoesNotStall(t *testing.T) {
+	srv := nodeserver.Start(t, nodeserver.Options{})
+	obs := newObserver(t, srv.URL())
+	st, _ := openStore(t)
+	ctx := t.Context()
+	// Two: the Wake of the connection may cover one.
+	for range 2 {
+		if _, err := st.Append(ctx, []byte{0xff, 1, 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := produce(t, st, 3, 1)
+
+	dev := newDevice(t, srv.URL(), st, outbox.Options{DeviceID: "unsendable-head", Window: 1})
+	select {
+	case <-dev.connectedAt:
+	case <-time.After(testTimeout):
+		t.Fatal("no connection")
+	}
+	dev.run(t)
+	deadline := time.Now().Add(5 * time.Second)
+	for st.Stats().Count != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("drain stalled: %d records left %v, drainer %+v", st.Stats().Count, queued(t, st), dev.d.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := obs.stats(t, "unsendable-head").seqs(); !slices.Equal(got, want) {
+		t.Fatalf("server stored %v, want %v", got, want)
+	}
+}
+
+// Deletion follows seq: while one record in the middle of the window is
+// refused (transient) or not acked (silent), the records acked after it are
+// not deleted before it. Sampled throughout the drain, the records left in
+// the store are always a suffix of those enqueued.
+func TestDeletionFollowsSeq(t *testing.T) {
+	srv := nodeserver.Start(t, nodeserver.Options{})
+	obs := newObserver(t, srv.URL())
+	const n, bad = 40, 10
+	for _, mode := range []string{"transient", "silent"} {
+		t.Run(mode, func(t *testing.T) {
+			id := "order-" + mode
+			st, _ := openStore(t)
+			seqs := produce(t, st, n, 1)
+			obs.reject(t, id, mode, 2, seqs[bad])
+
+			stop := make(chan struct{})
+			violation := make(chan string, 1)
+			samples := 0
+			sampled := make(chan struct{})
+			go func() {
+				defer close(sampled)
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					recs, err := st.PeekAfter(0, 2*n)
+					if err != nil {
+						violation <- err.Error()
+						return
+					}
+					samples++
+					left := make([]uint64, len(recs))
+					for i, r := range recs {
+						left[i] = r.Seq
+					}
+					if !slices.Equal(left, seqs[n-len(left):]) {
+						violation <- fmt.Sprintf("store holds %v: not a suffix of %v", left, seqs)
+						return
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}()
+
+			dev := newDevice(t, srv.URL(), st, outbox.Options{
+				DeviceID:   id,
+				Window:     16,
+				AckTimeout: 300 * time.Millisecond,
+				RetryDelay: 100 * time.Millisecond,
+			})
+			dev.run(t)
+			waitFor(t, "the drain", func() bool { return st.Stats().Count == 0 })
+			close(stop)
+			<-sampled
+			select {
+			case v := <-violation:
+				t.Fatal(v)
+			default:
+			}
+			got := obs.stats(t, id).seqs()
+			slices.Sort(got)
+			if got = slices.Compact(got); !slices.Equal(got, seqs) {
+				t.Fatalf("server stored %v, want %v", got, seqs)
+			}
+			t.Logf("%d samples; drainer %+v", samples, dev.d.Stats())
+		})
 	}
 }

@@ -26,10 +26,12 @@ type appendReq struct {
 // durable (committed and fsynced). Concurrent calls share transactions
 // (see GroupCommit). The store does not keep data after Append returns.
 //
-// If ctx ends before the record is taken into a transaction, Append returns
-// ctx.Err() and nothing is stored; once it is in a transaction, Append waits
-// for that commit (one fsync) whatever ctx does. When Append returns an
-// error, the record was not stored. Errors: ErrTooLarge, ErrFull (Reject
+// If ctx ends before the committer runs the transaction that would hold
+// the record (while Append waits to hand it over, or while it waits in a
+// group not yet committed), Append returns ctx.Err() and nothing is
+// stored. Once that transaction runs with ctx still live, Append waits for
+// its commit (one fsync) whatever ctx does. When Append returns an error,
+// the record was not stored. Errors: ErrTooLarge, ErrFull (Reject
 // policy, or the file at MaxFileSize), ErrDiskFull, ErrClosed.
 //
 // Under DropOldest a successful Append means the record was queued; it may
@@ -150,6 +152,19 @@ func (s *Store) commitAppends(batch []*appendReq) {
 		b.FillPercent = fillPercent
 		if err := s.trimHead(tx, m, now); err != nil {
 			return err
+		}
+		// No seq above the durable floor may be handed out: raise it
+		// first if this group could cross it.
+		total := uint64(0)
+		for _, r := range batch {
+			total += uint64(len(r.recs))
+		}
+		if need := b.Sequence() + total; need > s.reserved {
+			mark := need + seqBlock
+			if err := writeSeqFloor(s.path, mark); err != nil {
+				return err
+			}
+			s.reserved = mark
 		}
 		for _, r := range batch {
 			r.seqs, r.err = nil, nil

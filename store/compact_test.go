@@ -123,3 +123,64 @@ func TestCompactionAtOpen(t *testing.T) {
 		t.Fatalf("Stats after opening a large empty file: %+v", st)
 	}
 }
+
+// An Open that waits for the lock while the holder compacts the file must
+// not end up on the old file, which the compaction renamed away: it would
+// lock and write to a file that no longer has a name.
+func TestOpenWaitingDuringCompaction(t *testing.T) {
+	path := newPath(t)
+	s := openAt(t, path, nil)
+	var last uint64
+	for i := 0; i < 30; i++ {
+		batch := make([][]byte, 100)
+		for j := range batch {
+			batch[j] = data(i*100+j, 600)
+		}
+		seqs, err := s.AppendBatch(context.Background(), batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = seqs[len(seqs)-1]
+	}
+
+	type result struct {
+		s   *Store
+		err error
+	}
+	opened := make(chan result, 1)
+	go func() {
+		s2, err := Open(path, &Options{LockTimeout: 20 * time.Second})
+		opened <- result{s2, err}
+	}()
+	time.Sleep(300 * time.Millisecond) // the second Open is waiting
+	if err := s.RemoveThrough(last); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Compactions != 1 {
+		t.Fatalf("no compaction: %+v", st)
+	}
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case r := <-opened:
+		if r.err == nil {
+			r.s.Close()
+		}
+		t.Fatalf("second Open returned (%v) while the first store still holds the file", r.err)
+	default:
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-opened
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	mustAppend(t, r.s, []byte("after"))
+	if err := r.s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s3 := openAt(t, path, nil)
+	if recs := mustPeek(t, s3, 10); len(recs) != 1 || string(recs[0].Data) != "after" {
+		t.Fatalf("the record appended by the second store is not in the file: %d records", len(recs))
+	}
+}

@@ -55,8 +55,9 @@ func corruptFiles(t *testing.T, path string) []string {
 }
 
 // expectRecovered opens a damaged file and checks that it was set aside
-// intact, reported, and replaced by a working empty store.
-func expectRecovered(t *testing.T, path string) {
+// intact, reported, and replaced by a working empty store whose seqs go on
+// above lastSeq, the last seq the damaged file handed out (0 for none).
+func expectRecovered(t *testing.T, path string, lastSeq uint64) {
 	t.Helper()
 	damaged, err := os.ReadFile(path)
 	if err != nil {
@@ -79,10 +80,12 @@ func expectRecovered(t *testing.T, path string) {
 	if err != nil || !bytes.Equal(kept, damaged) {
 		t.Fatalf("the set-aside file differs from the damaged one (%v)", err)
 	}
-	if st := s.Stats(); st.Count != 0 || st.NextSeq != 1 {
-		t.Fatalf("fresh store Stats = %+v", st)
+	if st := s.Stats(); st.Count != 0 || st.NextSeq <= lastSeq {
+		t.Fatalf("fresh store Stats = %+v: seqs up to %d were handed out already", st, lastSeq)
 	}
-	mustAppend(t, s, []byte("works"))
+	if seq := mustAppend(t, s, []byte("works")); seq <= lastSeq {
+		t.Fatalf("seq %d reused after recovery (the damaged file reached %d)", seq, lastSeq)
+	}
 }
 
 func TestGarbageFileQuarantined(t *testing.T) {
@@ -95,7 +98,7 @@ func TestGarbageFileQuarantined(t *testing.T) {
 	if err := os.WriteFile(path, garbage, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	expectRecovered(t, path)
+	expectRecovered(t, path, 0)
 }
 
 func TestTruncatedFileQuarantined(t *testing.T) {
@@ -108,7 +111,7 @@ func TestTruncatedFileQuarantined(t *testing.T) {
 	if err := os.Truncate(path, fi.Size()/3); err != nil {
 		t.Fatal(err)
 	}
-	expectRecovered(t, path)
+	expectRecovered(t, path, 2000)
 }
 
 func TestZeroedMetaPagesQuarantined(t *testing.T) {
@@ -122,7 +125,7 @@ func TestZeroedMetaPagesQuarantined(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	expectRecovered(t, path)
+	expectRecovered(t, path, 10)
 }
 
 // Random garbage over the file's leaf pages: bbolt's structures point into
@@ -153,7 +156,7 @@ func TestDamagedPagesQuarantined(t *testing.T) {
 	if err := os.WriteFile(path, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	expectRecovered(t, path)
+	expectRecovered(t, path, 2000)
 }
 
 // A record damaged inside an otherwise sound file (bbolt cannot tell) is
@@ -323,5 +326,5 @@ func TestFaultWhileReadingQuarantined(t *testing.T) {
 	if err := preflight(path); err != nil {
 		t.Fatalf("preflight caught it (%v); the test needs a file that gets past it", err)
 	}
-	expectRecovered(t, path)
+	expectRecovered(t, path, 2000)
 }

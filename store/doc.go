@@ -2,9 +2,17 @@
 //
 // A Store keeps opaque byte records in one bbolt file, oldest first. Every
 // record gets a sequence number (seq) from the records bucket's
-// NextSequence: seqs increase, are never reused, and survive restarts and
-// compaction, so they double as durable message ids that a server can
-// dedupe on. The package knows nothing of what the records mean.
+// NextSequence: seqs increase, are never reused, and survive restarts,
+// compaction and the loss of the file, so they double as durable message
+// ids that a server can dedupe on. They may skip: a sidecar file,
+// "<path>.seq", holds a durable high-water mark reserved ahead in blocks
+// of 2^20 seqs (written atomically before any seq above it is handed out,
+// and lowered to the last seq used by Close). At Open a file whose
+// sequence is below the mark (a fresh file after damage or deletion, or a
+// file left by a crash with a reservation open) continues above it; the
+// sequence of a damaged file that was set aside is also read when it can
+// be. Keep the sidecar with the database file. The package knows nothing
+// of what the records mean.
 //
 // # Durability
 //
@@ -53,7 +61,8 @@
 // record that fails its check is moved to a quarantine bucket, counted
 // (Stats.Quarantined) and skipped: it never blocks the queue. A file that
 // bbolt cannot open or that fails its consistency check at Open is renamed
-// to "<path>.corrupt-<UTC timestamp>" and kept, a fresh file is started, and
+// to "<path>.corrupt-<UTC timestamp>" and kept, a fresh file is started
+// (its seqs continue above the old file's, see above), and
 // the event is logged and reported (Store.Recovery, Stats.Recovered) instead
 // of failing: a service restarted by systemd does not crash-loop on a bad
 // file.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Quarantine naming: "<path>.corrupt-20060102T150405Z" (UTC), with "-N"
@@ -71,12 +72,36 @@ func openFile(path string, cfg config, log *slog.Logger) (*bolt.DB, *Recovery, e
 	return db, rec, nil
 }
 
-// openChecked opens path with bbolt and verifies it: the file must hold
+// errReplaced: the file locked was renamed away (by a compaction of
+// another Store) while Open waited for its lock.
+var errReplaced = errors.New("the file was replaced while waiting for its lock")
+
+// openChecked is openCheckedOnce, tried again while the file it locked
+// turns out to have been replaced meanwhile: a compaction in the process
+// holding the lock renames a new file over path and only then unlocks the
+// old one, so a waiter would otherwise lock and use an orphaned file. The
+// retries share cfg.lockTimeout.
+func openChecked(path string, cfg config) (*bolt.DB, error) {
+	deadline := time.Now().Add(cfg.lockTimeout)
+	for {
+		c := cfg
+		c.lockTimeout = max(time.Until(deadline), time.Millisecond)
+		db, err := openCheckedOnce(path, c)
+		if !errors.Is(err, errReplaced) {
+			return db, err
+		}
+		if !time.Now().Before(deadline) {
+			return nil, fmt.Errorf("%w (%w)", berrors.ErrTimeout, err)
+		}
+	}
+}
+
+// openCheckedOnce opens path with bbolt and verifies it: the file must hold
 // every page its meta page counts, every bucket, key and value must be
 // readable, and bbolt's consistency check must pass. A fault or panic
 // while reading a damaged file is turned into a corruptError, not a crash.
 // A file created by the call is made durable in its directory.
-func openChecked(path string, cfg config) (db *bolt.DB, err error) {
+func openCheckedOnce(path string, cfg config) (db *bolt.DB, err error) {
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, fs.ErrNotExist)
 
@@ -110,6 +135,17 @@ func openChecked(path string, cfg config) (db *bolt.DB, err error) {
 	db, err = bolt.Open(path, fileMode, bopts)
 	if err != nil {
 		return nil, err
+	}
+	// The lock is on the file opened, which may no longer be the one at
+	// path (see openChecked).
+	if fi, err := os.Stat(path); err == nil {
+		if ofi, err := file.Stat(); err == nil && !os.SameFile(fi, ofi) {
+			_ = db.Close()
+			return nil, errReplaced
+		}
+	} else if errors.Is(err, fs.ErrNotExist) {
+		_ = db.Close()
+		return nil, errReplaced
 	}
 	if err := verify(db, path); err != nil {
 		closeQuietly(db)

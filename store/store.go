@@ -45,6 +45,10 @@ type Store struct {
 	oldest  time.Time // append time of the oldest record; zero when empty
 	nextSeq uint64
 
+	// reserved is the seq floor durably recorded in the sidecar file
+	// (seqfloor.go): no seq above it is handed out. Guarded by wmu.
+	reserved uint64
+
 	commits     atomic.Uint64
 	compactions atomic.Uint64
 
@@ -77,6 +81,17 @@ func Open(path string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	floor, hasFloor, err := readSeqFloor(path)
+	if err != nil {
+		log.Warn("store: seq floor unreadable; using the file's sequence", "err", err)
+	}
+	reserved := floor
+	if rec != nil {
+		if old := damagedSeq(rec.Path); old > floor {
+			log.Info("store: the set-aside file had handed out higher seqs; continuing above them", "seq", old, "floor", floor)
+			floor = old
+		}
+	}
 	s := &Store{
 		path:        path,
 		cfg:         cfg,
@@ -88,9 +103,20 @@ func Open(path string, opts *Options) (*Store, error) {
 		batcherDone: make(chan struct{}),
 		waitCh:      make(chan struct{}),
 	}
-	if err := s.init(); err != nil {
+	if err := s.init(floor); err != nil {
 		_ = db.Close()
 		return nil, err
+	}
+	// The sidecar must cover every seq the file has handed out; when it is
+	// missing or behind (a copied or restored file), record the file's own.
+	s.reserved = reserved
+	if seq := s.lastSeq(); !hasFloor || reserved < seq {
+		if err := writeSeqFloor(path, seq); err != nil {
+			// Appends write it again before handing out a seq above it.
+			log.Warn("store: could not record the seq floor", "err", err)
+		} else {
+			s.reserved = seq
+		}
 	}
 	go s.runBatcher()
 
@@ -100,9 +126,10 @@ func Open(path string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
-// init creates the buckets of a new file, checks the format version, and
-// recounts the live counters, repairing the stored ones if they drifted.
-func (s *Store) init() error {
+// init creates the buckets of a new file, checks the format version,
+// raises the records sequence to floor if it is below, and recounts the
+// live counters, repairing the stored ones if they drifted.
+func (s *Store) init(floor uint64) error {
 	var m meta
 	var oldest time.Time
 	var next uint64
@@ -125,6 +152,17 @@ func (s *Store) init() error {
 			changed = true
 		case len(v) != 1 || v[0] > formatVersion:
 			return fmt.Errorf("%w: format %v", ErrIncompatible, v)
+		}
+
+		if b := tx.Bucket(bucketRecords); b.Sequence() < floor {
+			if b.Sequence() > 0 {
+				s.log.Warn("store: the file's seq is behind the seq floor; continuing above the floor",
+					"seq", b.Sequence(), "floor", floor)
+			}
+			if err := b.SetSequence(floor); err != nil {
+				return err
+			}
+			changed = true
 		}
 
 		live := recount(tx)
@@ -273,6 +311,7 @@ func (s *Store) Close() error {
 		<-s.batcherDone
 
 		s.wmu.Lock()
+		s.lowerSeqFloorLocked()
 		s.dbmu.Lock()
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("store: close: %w", err)
@@ -283,4 +322,26 @@ func (s *Store) Close() error {
 		s.wake(true)
 	})
 	return s.closeErr
+}
+
+// lowerSeqFloorLocked, at Close, brings the seq floor down from the
+// reserved block to the last seq handed out, so that a clean restart goes
+// on without a gap. The caller holds wmu.
+func (s *Store) lowerSeqFloorLocked() {
+	seq := s.lastSeq()
+	if s.reserved <= seq {
+		return
+	}
+	if err := writeSeqFloor(s.path, seq); err != nil {
+		s.log.Warn("store: could not lower the seq floor at close; the next seqs will skip the reserved block", "err", err)
+		return
+	}
+	s.reserved = seq
+}
+
+// lastSeq returns the last seq handed out (the committed bucket sequence).
+func (s *Store) lastSeq() uint64 {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	return s.nextSeq - 1
 }
