@@ -208,32 +208,35 @@ func eventPacket(namespace, event string, args []any) (*Packet, error) {
 	all := make([]any, 0, 1+len(args))
 	all = append(all, event)
 	all = append(all, args...)
-	data, atts, err := MarshalArgs(all...)
-	if err != nil {
-		return nil, fmt.Errorf("socketio: event %q: %w", event, err)
-	}
-	if len(atts) > DefaultMaxAttachments {
-		return nil, fmt.Errorf("%w: event %q has %d binary values, servers accept %d", ErrTooManyAttachments, event, len(atts), DefaultMaxAttachments)
-	}
-	p := &Packet{Type: PacketEvent, Namespace: namespace, Data: data, Attachments: atts}
-	if len(atts) > 0 {
-		p.Type = PacketBinaryEvent
-	}
-	return p, nil
+	return argsPacket(&Packet{Type: PacketEvent, Namespace: namespace}, PacketBinaryEvent, event, all)
 }
 
 // ackPacket builds an ACK or BINARY_ACK packet.
 func ackPacket(namespace string, id uint64, args []any) (*Packet, error) {
+	return argsPacket(&Packet{Type: PacketAck, Namespace: namespace, ID: id, HasID: true}, PacketBinaryAck, "", args)
+}
+
+// argsPacket sets p's payload to args, and its type to binaryType when
+// they hold binary values; event names the event in errors ("" for an ack).
+func argsPacket(p *Packet, binaryType PacketType, event string, args []any) (*Packet, error) {
 	data, atts, err := MarshalArgs(args...)
 	if err != nil {
-		return nil, fmt.Errorf("socketio: ack: %w", err)
+		return nil, fmt.Errorf("socketio: %s: %w", packetName(event), err)
 	}
 	if len(atts) > DefaultMaxAttachments {
-		return nil, fmt.Errorf("%w: ack has %d binary values, servers accept %d", ErrTooManyAttachments, len(atts), DefaultMaxAttachments)
+		return nil, fmt.Errorf("%w: %s has %d binary values, servers accept %d", ErrTooManyAttachments, packetName(event), len(atts), DefaultMaxAttachments)
 	}
-	p := &Packet{Type: PacketAck, Namespace: namespace, ID: id, HasID: true, Data: data, Attachments: atts}
+	p.Data, p.Attachments = data, atts
 	if len(atts) > 0 {
-		p.Type = PacketBinaryAck
+		p.Type = binaryType
 	}
 	return p, nil
+}
+
+// packetName names an outgoing packet in errors.
+func packetName(event string) string {
+	if event == "" {
+		return "ack"
+	}
+	return fmt.Sprintf("event %q", event)
 }
