@@ -78,6 +78,13 @@ type Options struct {
 	// Logger receives dead letters and rejections (warn), timeouts and
 	// disconnections (info) and more (debug); nothing when nil.
 	Logger *slog.Logger
+	// Prepare, when set, turns a stored batch into the batch that is sent,
+	// just before each send (resends included): the agent uses it to
+	// re-time readings taken before the clock was synchronised. The
+	// record in the store is not changed. An error makes the record
+	// unsendable: it is moved to the dead-letter bucket, like a record
+	// that cannot be decoded.
+	Prepare func(seq uint64, b Batch) (Batch, error)
 }
 
 // Stats is a snapshot of a Drainer's counters, since NewDrainer.
@@ -371,6 +378,15 @@ func (r *drain) fillOnce(n int) int {
 			}
 			r.cursor = rec.Seq
 			continue
+		}
+		if r.opts.Prepare != nil {
+			if b, err = r.opts.Prepare(rec.Seq, b); err != nil {
+				if !r.deadLetter(rec.Seq, "prepare: "+err.Error()) {
+					return 0
+				}
+				r.cursor = rec.Seq
+				continue
+			}
 		}
 		if b.Payload == nil {
 			b.Payload = []byte{} // an empty attachment, not null
