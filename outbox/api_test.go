@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -38,7 +39,7 @@ func TestNewDrainerValidates(t *testing.T) {
 	if _, err := outbox.NewDrainer(st, sock, &opts); err != nil {
 		t.Fatal(err)
 	}
-	if opts != (outbox.Options{DeviceID: "d"}) {
+	if !reflect.DeepEqual(opts, outbox.Options{DeviceID: "d"}) {
 		t.Errorf("NewDrainer modified the caller's options: %+v", opts)
 	}
 }
