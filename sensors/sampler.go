@@ -1,0 +1,663 @@
+package sensors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults and limits of a Sampler.
+const (
+	// DefaultTimeout is the read timeout of a sensor whose Schedule has none.
+	DefaultTimeout = 2 * time.Second
+	// DefaultMaxBackoff is the longest wait between retries of a failing
+	// sensor when SamplerOptions.MaxBackoff is zero.
+	DefaultMaxBackoff = 5 * time.Minute
+	// MinBackoff is the shortest wait before retrying a failed read.
+	MinBackoff = time.Second
+	// BackoffJitter is the fraction by which a retry delay is randomly
+	// lengthened or shortened, so that sensors on one bus do not retry in
+	// lock step.
+	BackoffJitter = 0.2
+	// ReadGrace is how long, after its timeout, a driver's Read may take to
+	// return before the sampler gives up waiting for it. A Read still running
+	// then is "stuck": the sensor is not read again until it returns.
+	ReadGrace = 250 * time.Millisecond
+	// ShutdownGrace bounds how long Run waits, once its context is done, for
+	// stuck reads and watchers to return before it closes the sensors.
+	ShutdownGrace = time.Second
+	// ProgressTick is the longest a sampling loop sleeps without recording
+	// progress (see Sampler.Progress).
+	ProgressTick = time.Second
+)
+
+// Errors of a Sampler.
+var (
+	// ErrUnknownSensor is returned for a sensor name the sampler does not
+	// have.
+	ErrUnknownSensor = errors.New("unknown sensor")
+	// ErrSamplerClosed is returned by Read once Run has closed the sensors.
+	ErrSamplerClosed = errors.New("sampler closed")
+	// ErrAlreadyRunning is returned by a second call of Run.
+	ErrAlreadyRunning = errors.New("sampler already running")
+)
+
+// Schedule says how a Sampler samples one sensor.
+type Schedule struct {
+	// Sensor is the sensor; its Name must be unique and not empty.
+	Sensor Sensor
+	// Driver names the driver, e.g. "bme280"; Where names the bus and
+	// address or pin. Both only label errors and status.
+	Driver, Where string
+	// Interval is the time between periodic reads; it must be positive.
+	Interval time.Duration
+	// Timeout bounds one Read; zero means DefaultTimeout. It is never more
+	// than Interval.
+	Timeout time.Duration
+}
+
+// SamplerOptions configures a Sampler.
+type SamplerOptions struct {
+	// Clock stamps the readings; nil means a process-local clock that is
+	// never synced (use sensors/clock for the system clock).
+	Clock Clock
+	// Logger receives failure and recovery messages; nil means slog.Default().
+	Logger *slog.Logger
+	// OnReadings receives every batch of readings from periodic reads
+	// (urgent false) and from a Watcher's events (urgent true). It is called
+	// from the sampler's goroutines, possibly concurrently for different
+	// sensors, and must not block for long. nil discards readings.
+	OnReadings func(rs []Reading, urgent bool)
+	// MaxBackoff is the longest wait between retries of a failing sensor;
+	// zero means DefaultMaxBackoff. A sensor whose interval is longer retries
+	// at its interval.
+	MaxBackoff time.Duration
+}
+
+// SensorStatus is a snapshot of how one sensor is doing.
+type SensorStatus struct {
+	// Name, Driver and Where are as in the Schedule.
+	Name, Driver, Where string
+	// Interval and Timeout are the current periodic interval and read
+	// timeout.
+	Interval, Timeout time.Duration
+	// Reads counts the reads attempted (periodic and on demand), Failures
+	// those that failed.
+	Reads, Failures uint64
+	// ConsecutiveFailures counts the periodic reads that failed since the
+	// last success.
+	ConsecutiveFailures int
+	// Events counts the batches a Watcher emitted.
+	Events uint64
+	// LastReading is the wall time of the last successful read; zero if none.
+	LastReading time.Time
+	// LastError is the text of the last failure; empty if none or if the
+	// sensor has recovered since.
+	LastError string
+	// Next is when the next periodic read is due; zero if not scheduled.
+	Next time.Time
+	// Stuck reports that a Read ignored its timeout and has not returned.
+	Stuck bool
+}
+
+// Sampler reads a set of sensors, each on its own interval, stamps the
+// values and hands them to SamplerOptions.OnReadings. A failing, slow or
+// panicking sensor never stops or delays the others.
+type Sampler struct {
+	clock      Clock
+	log        *slog.Logger
+	onReadings func([]Reading, bool)
+	maxBackoff time.Duration
+	minBackoff time.Duration  // MinBackoff; tests shorten it
+	jitter     func() float64 // uniform in [0,1); tests fix it
+
+	entries []*entry
+	byName  map[string]*entry
+	created time.Time
+	started atomic.Bool
+	closed  atomic.Bool
+}
+
+// entry is the state of one sensor.
+type entry struct {
+	sensor      Sensor
+	driver      string
+	where       string
+	maxTimeout  time.Duration // Schedule.Timeout or DefaultTimeout
+	sem         chan struct{} // held while the sensor is read or closed
+	wake        chan struct{} // SetInterval wakes the loop
+	stuck       chan struct{} // guarded by sem; closed when a stuck Read returns
+	mu          sync.Mutex    // guards the fields below
+	interval    time.Duration
+	next        time.Time
+	reads       uint64
+	failures    uint64
+	consecutive int
+	events      uint64
+	lastReading time.Time
+	lastErr     string
+	progress    time.Time
+	isStuck     bool
+}
+
+// NewSampler checks the schedules and returns a Sampler for them. Sensor
+// names must be unique and not empty, intervals positive and sensors not nil.
+func NewSampler(opts SamplerOptions, schedules []Schedule) (*Sampler, error) {
+	s := &Sampler{
+		clock:      opts.Clock,
+		log:        opts.Logger,
+		onReadings: opts.OnReadings,
+		maxBackoff: opts.MaxBackoff,
+		minBackoff: MinBackoff,
+		jitter:     rand.Float64,
+		byName:     make(map[string]*entry, len(schedules)),
+		created:    time.Now(),
+	}
+	if s.clock == nil {
+		s.clock = newProcessClock()
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.onReadings == nil {
+		s.onReadings = func([]Reading, bool) {}
+	}
+	if s.maxBackoff < 0 {
+		return nil, fmt.Errorf("sensors: negative max backoff %v", s.maxBackoff)
+	}
+	if s.maxBackoff == 0 {
+		s.maxBackoff = DefaultMaxBackoff
+	}
+	for i, sc := range schedules {
+		e, err := newEntry(i, sc)
+		if err != nil {
+			return nil, err
+		}
+		name := sc.Sensor.Name()
+		if _, dup := s.byName[name]; dup {
+			return nil, fmt.Errorf("sensors: schedule %d: duplicate sensor name %q", i, name)
+		}
+		e.progress = s.created
+		s.byName[name] = e
+		s.entries = append(s.entries, e)
+	}
+	return s, nil
+}
+
+func newEntry(i int, sc Schedule) (*entry, error) {
+	if sc.Sensor == nil {
+		return nil, fmt.Errorf("sensors: schedule %d: nil sensor", i)
+	}
+	name := sc.Sensor.Name()
+	if name == "" {
+		return nil, fmt.Errorf("sensors: schedule %d: sensor has an empty name", i)
+	}
+	if sc.Interval <= 0 {
+		return nil, fmt.Errorf("sensors: sensor %q: interval %v is not positive", name, sc.Interval)
+	}
+	if sc.Timeout < 0 {
+		return nil, fmt.Errorf("sensors: sensor %q: negative timeout %v", name, sc.Timeout)
+	}
+	t := sc.Timeout
+	if t == 0 {
+		t = DefaultTimeout
+	}
+	return &entry{
+		sensor:     sc.Sensor,
+		driver:     sc.Driver,
+		where:      sc.Where,
+		maxTimeout: t,
+		interval:   sc.Interval,
+		sem:        make(chan struct{}, 1),
+		wake:       make(chan struct{}, 1),
+	}, nil
+}
+
+// name returns the sensor's name.
+func (e *entry) name() string { return e.sensor.Name() }
+
+// timeout returns the read timeout: the configured one, at most the interval.
+func (e *entry) timeout() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return min(e.maxTimeout, e.interval)
+}
+
+// Run samples every sensor until ctx is done: each sensor is read at once
+// and then every interval, and each Watcher's Watch runs in its own
+// goroutine. When ctx is done Run stops everything, waits at most
+// ShutdownGrace for reads and watchers that ignore ctx, closes every sensor
+// exactly once and returns ctx's error. Run may be called only once.
+func (s *Sampler) Run(ctx context.Context) error {
+	if !s.started.CompareAndSwap(false, true) {
+		return ErrAlreadyRunning
+	}
+	var loops sync.WaitGroup
+	watchDone := make([]chan struct{}, 0, len(s.entries))
+	for _, e := range s.entries {
+		loops.Go(func() { s.loop(ctx, e) })
+		if w, ok := e.sensor.(Watcher); ok {
+			done := make(chan struct{})
+			watchDone = append(watchDone, done)
+			go func() {
+				defer close(done)
+				s.watch(ctx, e, w)
+			}()
+		}
+	}
+	<-ctx.Done()
+	loops.Wait() // each loop returns within its read timeout plus ReadGrace
+	deadline := time.NewTimer(ShutdownGrace)
+	defer deadline.Stop()
+	for _, done := range watchDone {
+		select {
+		case <-done:
+		case <-deadline.C:
+			s.log.Warn("sensor watcher ignored shutdown; closing its sensor anyway")
+		}
+	}
+	s.closeAll(deadline.C)
+	return ctx.Err()
+}
+
+// closeAll closes every sensor once, after any Read in progress, waiting for
+// reads until deadline fires. Reads that start later fail with
+// ErrSamplerClosed.
+func (s *Sampler) closeAll(deadline <-chan time.Time) {
+	s.closed.Store(true)
+	expired := false
+	for _, e := range s.entries {
+		held := false
+		if !expired {
+			select {
+			case e.sem <- struct{}{}:
+				held = true
+			case <-deadline:
+				expired = true
+			}
+		}
+		if held && e.stuck != nil && !expired {
+			select {
+			case <-e.stuck:
+			case <-deadline:
+				expired = true
+			}
+		}
+		if expired {
+			s.log.Warn("closing sensor while a read is still running", "sensor", e.name())
+		}
+		if err := e.sensor.Close(); err != nil {
+			s.log.Warn("closing sensor failed", "sensor", e.name(), "err", s.wrapErr(e, err))
+		}
+		if held {
+			<-e.sem
+		}
+	}
+}
+
+// loop reads e every interval until ctx is done.
+func (s *Sampler) loop(ctx context.Context, e *entry) {
+	e.mu.Lock()
+	e.next = time.Now()
+	e.mu.Unlock()
+	for ctx.Err() == nil {
+		s.markProgress(e)
+		wait := e.untilNext()
+		if wait <= 0 {
+			s.sample(ctx, e)
+			continue
+		}
+		t := time.NewTimer(min(wait, ProgressTick))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-e.wake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Sampler) markProgress(e *entry) {
+	e.mu.Lock()
+	e.progress = time.Now()
+	e.mu.Unlock()
+}
+
+func (e *entry) untilNext() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return time.Until(e.next)
+}
+
+// sample takes one periodic reading of e, reports it and schedules the next.
+func (s *Sampler) sample(ctx context.Context, e *entry) {
+	select {
+	case e.sem <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	if ctx.Err() != nil || s.closed.Load() {
+		<-e.sem
+		return
+	}
+	rs, err := s.readLocked(ctx, e)
+	<-e.sem
+	if ctx.Err() != nil {
+		return // shutting down: the result is of no interest
+	}
+	if err != nil {
+		s.failed(e, err)
+		return
+	}
+	s.succeeded(e)
+	s.onReadings(rs, false)
+}
+
+func (s *Sampler) failed(e *entry, err error) {
+	e.mu.Lock()
+	e.consecutive++
+	n := e.consecutive
+	delay := backoff(max(e.interval, s.minBackoff), s.maxBackoff, n, s.jitter())
+	e.next = time.Now().Add(delay)
+	e.mu.Unlock()
+	if n == 1 {
+		s.log.Warn("sensor failing", "sensor", e.name(), "err", err, "retry_in", delay)
+	}
+}
+
+func (s *Sampler) succeeded(e *entry) {
+	e.mu.Lock()
+	n := e.consecutive
+	e.consecutive = 0
+	e.lastErr = ""
+	e.next = time.Now().Add(e.interval)
+	e.mu.Unlock()
+	if n > 0 {
+		s.log.Info("sensor recovered", "sensor", e.name(), "failures", n)
+	}
+}
+
+// backoff returns the delay before retry number n (n >= 1) of a sensor whose
+// retries start at base: base doubled per failure, at most limit (or base if
+// that is longer), lengthened or shortened by up to BackoffJitter according
+// to r in [0,1).
+func backoff(base, limit time.Duration, n int, r float64) time.Duration {
+	limit = max(limit, base)
+	d := base
+	for i := 1; i < n && d < limit; i++ {
+		d *= 2
+	}
+	d = min(d, limit)
+	j := time.Duration(float64(d) * BackoffJitter * (2*r - 1))
+	return min(max(d+j, time.Duration(0)), limit)
+}
+
+// SetInterval changes the interval of the named sensor at once: its next
+// periodic read is d after now.
+func (s *Sampler) SetInterval(name string, d time.Duration) error {
+	e, ok := s.byName[name]
+	if !ok {
+		return fmt.Errorf("sensors: set interval of %q: %w", name, ErrUnknownSensor)
+	}
+	if d <= 0 {
+		return fmt.Errorf("sensors: set interval of %q: %v is not positive", name, d)
+	}
+	e.mu.Lock()
+	e.interval = d
+	e.next = time.Now().Add(d)
+	e.mu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Read reads the named sensor now and returns its stamped readings, which
+// are not passed to OnReadings. It waits for a periodic read of the same
+// sensor in progress and counts in Status, but does not change the schedule.
+// Errors are *Error.
+func (s *Sampler) Read(ctx context.Context, name string) ([]Reading, error) {
+	e, ok := s.byName[name]
+	if !ok {
+		return nil, fmt.Errorf("sensors: read %q: %w", name, ErrUnknownSensor)
+	}
+	select {
+	case e.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, s.wrapErr(e, ctx.Err())
+	}
+	defer func() { <-e.sem }()
+	if s.closed.Load() {
+		return nil, s.wrapErr(e, ErrSamplerClosed)
+	}
+	return s.readLocked(ctx, e)
+}
+
+type readResult struct {
+	vals []Value
+	err  error
+}
+
+// readLocked reads e once (the caller holds e.sem), counts the outcome and
+// stamps the values. A Read that ignores its timeout is abandoned after
+// ReadGrace and marked stuck.
+func (s *Sampler) readLocked(ctx context.Context, e *entry) ([]Reading, error) {
+	if e.stuck != nil {
+		select {
+		case <-e.stuck:
+			e.stuck = nil
+			e.mu.Lock()
+			e.isStuck = false
+			e.mu.Unlock()
+		default:
+			err := s.wrapErr(e, &Error{Kind: KindTimeout, Err: errors.New("previous read has not returned yet")})
+			s.count(e, err, time.Time{})
+			return nil, err
+		}
+	}
+	rctx, cancel := context.WithTimeout(ctx, e.timeout())
+	defer cancel()
+	done := make(chan readResult, 1)
+	returned := make(chan struct{})
+	go func() {
+		defer close(returned)
+		v, err := safeRead(rctx, e.sensor)
+		done <- readResult{v, err}
+	}()
+	var res readResult
+	select {
+	case res = <-done:
+	case <-rctx.Done():
+		res = s.awaitGrace(rctx, e, done, returned)
+	}
+	if res.err != nil {
+		err := s.wrapErr(e, res.err)
+		s.count(e, err, time.Time{})
+		return nil, err
+	}
+	st := s.clock.Now()
+	s.count(e, nil, st.Wall)
+	return stamp(e.name(), res.vals, st), nil
+}
+
+// awaitGrace waits ReadGrace for a Read whose context is done. If it does
+// not return, e is marked stuck until it does.
+func (s *Sampler) awaitGrace(rctx context.Context, e *entry, done <-chan readResult, returned chan struct{}) readResult {
+	t := time.NewTimer(ReadGrace)
+	defer t.Stop()
+	select {
+	case res := <-done:
+		return res
+	case <-t.C:
+	}
+	e.stuck = returned
+	e.mu.Lock()
+	e.isStuck = true
+	e.mu.Unlock()
+	return readResult{err: &Error{Kind: KindTimeout, Err: fmt.Errorf("read ignored its timeout: %w", rctx.Err())}}
+}
+
+// safeRead calls sensor.Read, turning a panic into an error.
+func safeRead(ctx context.Context, sensor Sensor) (vals []Value, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			vals = nil
+			err = &Error{Kind: KindOther, Err: fmt.Errorf("read of sensor %q panicked: %v", sensor.Name(), p)}
+		}
+	}()
+	return sensor.Read(ctx)
+}
+
+// count records the outcome of one read in e's status.
+func (s *Sampler) count(e *entry, err error, at time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.reads++
+	if err != nil {
+		e.failures++
+		e.lastErr = err.Error()
+		return
+	}
+	e.lastReading = at
+}
+
+// wrapErr returns err as an *Error naming e's sensor, driver and place.
+// A driver's *Error is copied with the missing names filled in; a context
+// deadline becomes KindTimeout; anything else is wrapped as KindOther.
+func (s *Sampler) wrapErr(e *entry, err error) error {
+	var se *Error
+	if errors.As(err, &se) {
+		c := *se
+		if c.Sensor == "" {
+			c.Sensor = e.name()
+		}
+		if c.Driver == "" {
+			c.Driver = e.driver
+		}
+		if c.Where == "" {
+			c.Where = e.where
+		}
+		return &c
+	}
+	kind := KindOther
+	if errors.Is(err, context.DeadlineExceeded) {
+		kind = KindTimeout
+	}
+	return &Error{Sensor: e.name(), Driver: e.driver, Where: e.where, Kind: kind, Err: err}
+}
+
+// stamp turns values into readings of sensor taken at st.
+func stamp(sensor string, vals []Value, st Stamp) []Reading {
+	rs := make([]Reading, len(vals))
+	for i, v := range vals {
+		rs[i] = Reading{
+			Sensor:   sensor,
+			Quantity: v.Quantity,
+			Unit:     v.Unit,
+			Value:    v.Value,
+			Time:     st.Wall,
+			Mono:     st.Mono,
+			Boot:     st.Boot,
+			Synced:   st.Synced,
+		}
+	}
+	return rs
+}
+
+// watch runs w.Watch until ctx is done, restarting it with backoff when it
+// fails or panics.
+func (s *Sampler) watch(ctx context.Context, e *entry, w Watcher) {
+	emit := func(vals []Value) {
+		if len(vals) == 0 || ctx.Err() != nil {
+			return
+		}
+		st := s.clock.Now()
+		e.mu.Lock()
+		e.events++
+		e.mu.Unlock()
+		s.onReadings(stamp(e.name(), vals, st), true)
+	}
+	for n := 1; ; n++ {
+		began := time.Now()
+		err := safeWatch(ctx, w, emit)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(began) >= s.maxBackoff {
+			n = 1 // it ran well for a long time: start the backoff afresh
+		}
+		delay := backoff(s.minBackoff, s.maxBackoff, n, s.jitter())
+		s.log.Warn("sensor watch stopped; restarting", "sensor", e.name(), "err", s.wrapErr(e, err), "retry_in", delay)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// safeWatch calls w.Watch, turning a panic into an error.
+func safeWatch(ctx context.Context, w Watcher, emit func([]Value)) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &Error{Kind: KindOther, Err: fmt.Errorf("watch of sensor %q panicked: %v", w.Name(), p)}
+		}
+	}()
+	err = w.Watch(ctx, emit)
+	if err == nil {
+		err = errors.New("watch returned early")
+	}
+	return err
+}
+
+// Status returns a snapshot of every sensor, in schedule order.
+func (s *Sampler) Status() []SensorStatus {
+	out := make([]SensorStatus, 0, len(s.entries))
+	for _, e := range s.entries {
+		e.mu.Lock()
+		out = append(out, SensorStatus{
+			Name:                e.name(),
+			Driver:              e.driver,
+			Where:               e.where,
+			Interval:            e.interval,
+			Timeout:             min(e.maxTimeout, e.interval),
+			Reads:               e.reads,
+			Failures:            e.failures,
+			ConsecutiveFailures: e.consecutive,
+			Events:              e.events,
+			LastReading:         e.lastReading,
+			LastError:           e.lastErr,
+			Next:                e.next,
+			Stuck:               e.isStuck,
+		})
+		e.mu.Unlock()
+	}
+	return out
+}
+
+// Progress returns the last time every sampling loop made progress: the
+// oldest of the loops' latest wake-ups. Each loop wakes at least every
+// ProgressTick, and a read holds it for at most its timeout plus ReadGrace,
+// so a Progress older than that means the sampler is wedged. Before Run it
+// is the time the sampler was created.
+func (s *Sampler) Progress() time.Time {
+	p := s.created
+	for i, e := range s.entries {
+		e.mu.Lock()
+		if i == 0 || e.progress.Before(p) {
+			p = e.progress
+		}
+		e.mu.Unlock()
+	}
+	return p
+}
