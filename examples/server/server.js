@@ -9,7 +9,22 @@
 //      server side of the telemetry wire contract (docs/OUTBOX.md), with
 //      fault injection and statistics for the outbox tests;
 //   2. the demo server of `make demo` (DEMO=1): it sends a `tick` every
-//      second and prints every event it receives.
+//      second, prints every event it receives and one line per stored
+//      telemetry batch with its decoded SenML readings.
+//
+// Telemetry batches are decoded as SenML CBOR (senml.js); a batch that does
+// not decode is still stored and acked (the server is a reference of the
+// envelope), and the failure is logged. Each device keeps its last
+// MAX_RECENT_RECORDS decoded records.
+//
+// Besides Socket.IO (under /socket.io/), the same HTTP server answers a small
+// API and a live page (api.js, public/index.html; see docs in api.js):
+//   GET  /                             the live page
+//   GET  /api/devices                  connected devices (auth.deviceId)
+//   POST /api/devices/:id/commands     {"name", "args", "timeoutMs"} -> the ack
+//   GET  /api/devices/:id/telemetry    stored seqs and recent records
+//   GET  /api/events                   Server-Sent Events of stored batches
+// command.js is a command-line client of the commands endpoint.
 //
 // Configuration (environment variables; durations in milliseconds):
 //   PORT             listening port (default 3000; 0 picks a free port)
@@ -34,7 +49,10 @@
 "use strict";
 
 const http = require("node:http");
+const path = require("node:path");
 const { Server } = require("socket.io");
+const senml = require("./senml");
+const { createApi } = require("./api");
 
 // ---------------------------------------------------------------------------
 // Configuration
@@ -71,6 +89,8 @@ const config = {
 const ACK_TIMEOUT_MS = 5000;
 // Upper bound for `burst`, so a typo cannot make the server loop forever.
 const MAX_BURST = 1000000;
+// How many decoded SenML records each device keeps for the API and the page.
+const MAX_RECENT_RECORDS = 1000;
 
 // ---------------------------------------------------------------------------
 // Logging
@@ -135,10 +155,17 @@ const telemetryDevices = new Map();
 //   ignored     batches not acked at all (mode "silent")
 //   records     the sum of `count` over stored batches
 //   faults      Map seq -> {mode, times}: see `telemetry-reject`
+//   lastSeq     the highest stored seq (null before the first)
+//   recent      the last MAX_RECENT_RECORDS decoded SenML records, each
+//               with the seq of its batch: {seq, n, u, v, t, ...}
+//   decodeErrors, lastDecodeError   stored batches that are not SenML
 function telemetryDevice(deviceId) {
   let dev = telemetryDevices.get(deviceId);
   if (!dev) {
-    dev = { stored: new Set(), order: [], duplicates: 0, rejected: 0, ignored: 0, records: 0, faults: new Map() };
+    dev = {
+      stored: new Set(), order: [], duplicates: 0, rejected: 0, ignored: 0, records: 0, faults: new Map(),
+      lastSeq: null, recent: [], decodeErrors: 0, lastDecodeError: null,
+    };
     telemetryDevices.set(deviceId, dev);
   }
   return dev;
@@ -161,10 +188,85 @@ function runs(seqs) {
   return out;
 }
 
+// decodeTelemetry decodes a stored batch as SenML CBOR, keeps its records
+// in dev.recent, publishes them to /api/events and, in DEMO mode, prints one
+// line for the batch. A batch that does not decode is counted and logged
+// (every failure in DEMO mode; otherwise the 1st, 2nd, 4th, 8th... of a
+// device, since the tests store thousands of arbitrary payloads).
+function decodeTelemetry(dev, header, batch) {
+  const { deviceId, seq, count, contentType } = header;
+  const receivedAt = Date.now();
+  let records = [];
+  let error = null;
+  if (contentType !== senml.MEDIA_TYPE) {
+    error = `content type ${contentType} is not ${senml.MEDIA_TYPE}`;
+  } else {
+    try {
+      records = senml.decodePack(batch, receivedAt);
+    } catch (err) {
+      error = err.message;
+    }
+  }
+  if (error !== null) {
+    dev.decodeErrors++;
+    dev.lastDecodeError = { seq, error };
+    const n = dev.decodeErrors;
+    if (config.demo) {
+      log(`telemetry ${deviceId} seq=${seq} count=${count} (not decoded: ${error})`);
+    } else if ((n & (n - 1)) === 0) {
+      log(`telemetry ${deviceId} seq=${seq}: not decoded (${n} so far): ${error}`);
+    }
+  } else {
+    if (records.length !== count) {
+      log(`telemetry ${deviceId} seq=${seq}: header count ${count}, pack has ${records.length} records`);
+    }
+    for (const r of records) dev.recent.push({ seq, ...r });
+    if (dev.recent.length > MAX_RECENT_RECORDS) dev.recent.splice(0, dev.recent.length - MAX_RECENT_RECORDS);
+    if (config.demo) log(`telemetry ${deviceId} seq=${seq} count=${count} ${senml.summarize(records, deviceId)}`);
+  }
+  api.publish("telemetry", {
+    deviceId, seq, count, contentType, receivedAt: new Date(receivedAt).toISOString(), records, error,
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Devices and the HTTP API
+
+// connectedDevices maps handshake.auth.deviceId to the socket of that device
+// that connected last, in any namespace: {socket, connectedAt}. The commands
+// API emits to it.
+const connectedDevices = new Map();
+
+const api = createApi({
+  devices: connectedDevices,
+  telemetry: telemetryDevices,
+  maxRecent: MAX_RECENT_RECORDS,
+  publicDir: path.join(__dirname, "public"),
+  log: (...parts) => log(...parts),
+});
+
+// trackDevice records a socket whose auth names a deviceId, and forgets it
+// on disconnect unless a newer socket of the same device replaced it.
+function trackDevice(socket) {
+  const deviceId = (socket.handshake.auth || {}).deviceId;
+  if (typeof deviceId !== "string" || deviceId === "") return;
+  const entry = { socket, connectedAt: Date.now() };
+  connectedDevices.set(deviceId, entry);
+  const event = { deviceId, socketId: socket.id, namespace: socket.nsp.name };
+  api.publish("device", { ...event, connected: true });
+  socket.on("disconnect", (reason) => {
+    if (connectedDevices.get(deviceId) === entry) connectedDevices.delete(deviceId);
+    api.publish("device", { ...event, connected: false, reason });
+  });
+}
+
 // ---------------------------------------------------------------------------
 // Server
 
-const httpServer = http.createServer();
+// Socket.IO answers /socket.io/ itself and hands every other request to
+// this listener (it must be given here: a listener added after `new Server`
+// would see the Socket.IO requests too).
+const httpServer = http.createServer((req, res) => api.handle(req, res));
 const io = new Server(httpServer, {
   pingInterval: config.pingInterval,
   pingTimeout: config.pingTimeout,
@@ -176,7 +278,8 @@ const io = new Server(httpServer, {
 });
 
 // logLifecycle logs connections, disconnections and (in DEMO mode) every
-// received event of a socket in any namespace.
+// received event of a socket in any namespace, and tracks the socket as its
+// device's (trackDevice) when its auth has a deviceId.
 function logLifecycle(socket) {
   const who = `[${socket.nsp.name}] ${socket.id}`;
   // The recovery pid is a session secret: never print it.
@@ -184,9 +287,11 @@ function logLifecycle(socket) {
   if ("pid" in auth) auth.pid = "(redacted)";
   log(who, "connected", `recovered=${socket.recovered}`, `auth=${JSON.stringify(auth)}`);
   socket.on("disconnect", (reason) => log(who, "disconnected:", reason));
+  trackDevice(socket);
   if (config.demo) {
     socket.onAny((event, ...args) => {
-      log(who, "<-", event, describe(args));
+      // Stored telemetry gets its own short line (decodeTelemetry).
+      if (event !== "telemetry") log(who, "<-", event, describe(args));
       // The demo answers events nobody handles, so that `sioagent emit`
       // with an ack gets a reply. (Outside DEMO mode they are ignored, as
       // by any Socket.IO server, which lets tests exercise ack timeouts.)
@@ -411,6 +516,7 @@ io.on("connection", (socket) => {
       !Number.isSafeInteger(count) || count < 0 ||
       typeof contentType !== "string" || !Buffer.isBuffer(batch)
     ) {
+      if (config.demo) log("telemetry bad request:", describe([header, batch]));
       cb(telemetryError("bad_request", "want ({deviceId, seq, count, contentType}, <binary>)", true));
       return;
     }
@@ -418,6 +524,7 @@ io.on("connection", (socket) => {
     const fault = dev.faults.get(seq);
     if (fault && fault.times > 0) {
       fault.times--;
+      if (config.demo) log(`telemetry ${deviceId} seq=${seq} ${fault.mode === "silent" ? "ignored" : "rejected"} (${fault.mode})`);
       if (fault.mode === "silent") {
         dev.ignored++;
         return;
@@ -428,12 +535,19 @@ io.on("connection", (socket) => {
     }
     if (dev.stored.has(seq)) {
       dev.duplicates++;
+      if (config.demo) log(`telemetry ${deviceId} seq=${seq} duplicate`);
       cb({ ok: true, duplicate: true });
       return;
     }
     dev.stored.add(seq);
     dev.order.push(seq);
     dev.records += count;
+    if (dev.lastSeq === null || seq > dev.lastSeq) dev.lastSeq = seq;
+    try {
+      decodeTelemetry(dev, header, batch);
+    } catch (err) {
+      log(`telemetry ${deviceId} seq=${seq}: decoding failed:`, err && err.stack ? err.stack : String(err));
+    }
     cb({ ok: true });
   });
 
@@ -529,6 +643,7 @@ function shutdown(why) {
   }
   stopping = true;
   if (ticker) clearInterval(ticker);
+  api.close();
   log("shutting down:", why);
   // Do not hang on a stuck connection: exit anyway after 3 s.
   setTimeout(() => process.exit(0), 3000).unref();
