@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make demo: starts the reference Socket.IO server (examples/server) in DEMO
-# mode on PORT (default 3000) and runs `sioagent listen` against it. The
-# server sends a `tick` every second and prints every event it receives,
-# prefixed with "server |". Ctrl-C stops both.
+# mode on PORT (default 3000) and runs the agent against it with simulated
+# sensors (configs/demo.toml): the server prints one line per telemetry
+# batch (decoded SenML), prefixed with "server |", and the script sends two
+# commands through the server's HTTP API. The live page is at the server's
+# URL. Ctrl-C stops both; the agent delivers what is queued first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,10 +21,17 @@ if ! compgen -G 'cmd/sioagent/*.go' >/dev/null; then
   exit 1
 fi
 
+DEMO_CONFIG=${DEMO_CONFIG:-configs/demo.toml}
+
 tmp=$(mktemp -d)
 server_pid=""
 tail_pid=""
+agent_pid=""
 cleanup() {
+  if [ -n "$agent_pid" ]; then
+    pkill -TERM -f "$tmp/sioagent run" 2>/dev/null || true
+    wait "$agent_pid" 2>/dev/null || true
+  fi
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
     kill -TERM "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
@@ -67,9 +76,26 @@ echo "demo: server $(head -n 1 "$tmp/server.log")"
 tail -n +2 -f --pid="$server_pid" "$tmp/server.log" | sed -u 's/^/server | /' &
 tail_pid=$!
 
-# One round trip with an ack and a binary attachment, both ways.
-echo "demo: sioagent emit --ack $DEMO_URL echo '{\"hello\":\"pi\"}' '{\"\$binary\":\"AQID\"}'"
-"$tmp/sioagent" emit --ack "$DEMO_URL" echo '{"hello":"pi"}' '{"$binary":"AQID"}'
+if [ "$DEMO_CONFIG" = configs/demo.toml ] && [ "$DEMO_URL" != "http://127.0.0.1:3000" ]; then
+  sed "s#http://127.0.0.1:3000#$DEMO_URL#" configs/demo.toml >"$tmp/demo.toml"
+  DEMO_CONFIG="$tmp/demo.toml"
+fi
 
-echo "demo: sioagent listen $DEMO_URL (Ctrl-C to stop)"
-"$tmp/sioagent" listen --auth '{"deviceId":"demo"}' "$DEMO_URL"
+# The agent: simulated sensors -> durable outbox -> telemetry to the server.
+mkdir -p .demo
+"$tmp/sioagent" run --config "$DEMO_CONFIG" 2>&1 | sed -u 's/^/agent  | /' &
+agent_pid=$!
+
+# Wait for the first batch, then show a command round trip.
+for _ in $(seq 100); do
+  if grep -q '^telemetry demo-pi' "$tmp/server.log" 2>/dev/null; then break; fi
+  sleep 0.1
+done
+sleep 1
+echo "demo: command round trip: node examples/server/command.js demo-pi sensor:read '{\"sensor\":\"temperature\"}'"
+node examples/server/command.js --url "$DEMO_URL" demo-pi sensor:read '{"sensor":"temperature"}' | sed 's/^/command| /'
+echo "demo: node examples/server/command.js demo-pi agent:ping"
+node examples/server/command.js --url "$DEMO_URL" demo-pi agent:ping | sed 's/^/command| /'
+echo "demo: live page: $DEMO_URL/   agent state: go run ./cmd/sioagent status --runtime-dir .demo"
+echo "demo: readings keep arriving (one line per batch); Ctrl-C stops the agent and the server"
+wait "$agent_pid"

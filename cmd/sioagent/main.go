@@ -1,6 +1,10 @@
 // Command sioagent is the sioagent device agent and a Socket.IO v4 command
 // line client.
 //
+//	sioagent run --config FILE                 run the device agent
+//	sioagent check --config FILE               validate the config and read every sensor once
+//	sioagent status [--json]                   ask the running agent for its state
+//	sioagent scan [--bus 1]                    list the devices on an I2C bus
 //	sioagent emit [flags] URL EVENT [ARG...]   send one event, optionally wait for its ack
 //	sioagent listen [flags] URL [EVENT...]     print incoming events as JSON lines
 //	sioagent version                           print the version
@@ -51,17 +55,24 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"run", "run the device agent (sensors -> outbox -> server, commands)", runRun},
+		{"check", "validate the config and read every sensor once", runCheck},
+		{"status", "ask the running agent for its state", runStatus},
+		{"scan", "list the devices on an I2C bus, naming known chips", runScan},
 		{"emit", "send one event to a Socket.IO server, optionally waiting for its ack", runEmit},
 		{"listen", "print the events a Socket.IO server sends, one JSON line each", runListen},
 		{"version", "print the version", runVersion},
 	}
 }
 
-func main() {
+func main() { os.Exit(mainCode()) }
+
+// mainCode runs the command line of the process; SIGINT and SIGTERM cancel
+// the command's context.
+func mainCode() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 }
 
 // run dispatches to a subcommand and returns the process exit code.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,7 +19,15 @@ import (
 	"go.uber.org/goleak"
 )
 
+// envBeMain makes the test binary act as the sioagent binary, so that
+// end-to-end tests run the real main (signals, exit codes, sd_notify) in a
+// separate process without a second build.
+const envBeMain = "SIOAGENT_TEST_BE_MAIN"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(envBeMain) == "1" {
+		os.Exit(mainCode())
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -29,9 +29,10 @@ var rules = map[string]rule{
 	"protocol/socketio": {ours: []string{"protocol/engineio"}, forbidden: []string{periphHost, "go.etcd.io/bbolt"}},
 	"protocol/senml":    {ours: nil, forbidden: []string{periphHost}},
 	"store":             {ours: nil, forbidden: []string{periphHost}},
-	"sensors":           {ours: nil, forbidden: []string{periphHost}},
+	"sensors":           {ours: []string{"sensors", "sensors/"}, forbidden: []string{periphHost}},
 	"outbox":            {ours: []string{"store", "protocol/"}, forbidden: []string{periphHost}},
-	"agent":             {ours: []string{"protocol/", "store", "outbox", "sensors", "internal/"}, forbidden: []string{periphHost}},
+	"config":            {ours: []string{"protocol/senml"}, forbidden: []string{periphHost}},
+	"agent":             {ours: []string{"protocol/", "store", "outbox", "sensors", "sensors/", "config", "internal/"}, forbidden: []string{periphHost}},
 }
 
 type pkg struct {

@@ -1,0 +1,310 @@
+package agent
+
+import (
+	"bytes"
+	"container/list"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sioagent/sioagent/protocol/socketio"
+)
+
+// Error codes of command error acks (the wire contract, docs/PROTOCOL.md).
+const (
+	CodeUnknownCommand = "unknown_command"
+	CodeBadArgs        = "bad_args"
+	CodeTimeout        = "timeout"
+	CodeBusy           = "busy"
+	CodeFailed         = "failed"
+	CodeNotFound       = "not_found"
+	CodeNotAllowed     = "not_allowed"
+)
+
+// maxConcurrentCommands bounds the commands running at once; more get a
+// "busy" error ack instead of piling up goroutines.
+const maxConcurrentCommands = 16
+
+// maxCommandID is the longest command id remembered for idempotency.
+const maxCommandID = 128
+
+// CommandError is an error a command answers with: its Code and Message go
+// into the error ack. Return one from a CommandFunc to choose the code;
+// any other error is answered with code "failed".
+type CommandError struct {
+	Code    string `json:"code"`
+	Message string `json:"message,omitempty"`
+}
+
+// Error implements error.
+func (e *CommandError) Error() string { return e.Code + ": " + e.Message }
+
+// BadArgs returns a CommandError with code "bad_args".
+func BadArgs(format string, a ...any) error {
+	return &CommandError{Code: CodeBadArgs, Message: fmt.Sprintf(format, a...)}
+}
+
+// Result is what a command answers with: Value goes into the ack's
+// "result"; Binary, when not nil, travels as a binary attachment, the ack's
+// second argument.
+type Result struct {
+	Value  any
+	Binary []byte
+}
+
+// CommandFunc runs one command. args is the command's JSON argument (an
+// object, or null when the server sent none); ctx ends at the per-command
+// timeout or when the agent stops. It runs on its own goroutine, never on
+// the connection's.
+type CommandFunc func(ctx context.Context, args json.RawMessage) (Result, error)
+
+// ack is the first argument of a command's ack.
+type ack struct {
+	OK     bool          `json:"ok"`
+	Result any           `json:"result,omitempty"`
+	Error  *CommandError `json:"error,omitempty"`
+}
+
+// answer is a complete ack: the JSON object and an optional attachment.
+type answer struct {
+	ack    ack
+	binary []byte
+}
+
+func (a answer) args() []any {
+	if a.binary != nil {
+		return []any{a.ack, a.binary}
+	}
+	return []any{a.ack}
+}
+
+// dispatcher runs commands: it looks the name up, bounds concurrency,
+// applies the timeout and answers repeated ids from memory.
+type dispatcher struct {
+	mu       sync.Mutex
+	handlers map[string]CommandFunc
+	timeout  time.Duration
+	slots    chan struct{}
+	ids      *idCache
+	log      *slog.Logger
+	wg       sync.WaitGroup
+	ctx      context.Context // ends when the agent stops
+}
+
+func newDispatcher(ctx context.Context, timeout time.Duration, remember int, log *slog.Logger) *dispatcher {
+	return &dispatcher{handlers: map[string]CommandFunc{}, timeout: timeout, slots: make(chan struct{}, maxConcurrentCommands), ids: newIDCache(remember), log: log, ctx: ctx}
+}
+
+func (d *dispatcher) handle(name string, fn CommandFunc) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.handlers[name] = fn
+}
+
+func (d *dispatcher) lookup(name string) (CommandFunc, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fn, ok := d.handlers[name]
+	return fn, ok
+}
+
+// onEvent is the socket's catch-all handler. It runs on the client's
+// dispatcher goroutine, so it only starts work and returns. Events the
+// server sends without asking for an ack are not commands and are ignored.
+func (d *dispatcher) onEvent(ev *socketio.Event) {
+	if !ev.WantsAck() {
+		return
+	}
+	var raw json.RawMessage
+	if ev.Args.Len() > 0 {
+		raw = ev.Args.Raw(0)
+	}
+	id, idErr := commandID(raw)
+	select {
+	case d.slots <- struct{}{}:
+	default:
+		d.reply(ev, errAnswer(&CommandError{Code: CodeBusy, Message: fmt.Sprintf("more than %d commands running", maxConcurrentCommands)}))
+		return
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		defer func() { <-d.slots }()
+		if idErr != nil {
+			d.reply(ev, errAnswer(&CommandError{Code: CodeBadArgs, Message: idErr.Error()}))
+			return
+		}
+		d.reply(ev, d.run(ev.Name, id, raw))
+	}()
+}
+
+// run answers one command, once per id.
+func (d *dispatcher) run(name, id string, raw json.RawMessage) answer {
+	if id == "" {
+		return d.exec(name, raw)
+	}
+	e, first := d.ids.claim(name, id)
+	if !first {
+		select {
+		case <-e.done:
+			return e.answer
+		case <-d.ctx.Done():
+			return errAnswer(&CommandError{Code: CodeFailed, Message: "agent stopping"})
+		}
+	}
+	a := d.exec(name, raw)
+	d.ids.finish(e, a)
+	return a
+}
+
+// exec runs a command's function with the timeout and turns its outcome
+// into an answer.
+func (d *dispatcher) exec(name string, raw json.RawMessage) answer {
+	fn, ok := d.lookup(name)
+	if !ok {
+		return errAnswer(&CommandError{Code: CodeUnknownCommand, Message: fmt.Sprintf("unknown command %q", name)})
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, d.timeout)
+	defer cancel()
+	type outcome struct {
+		res Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				d.log.Error("command panicked", "command", name, "panic", p)
+				done <- outcome{err: &CommandError{Code: CodeFailed, Message: fmt.Sprintf("command %q failed", name)}}
+			}
+		}()
+		res, err := fn(ctx, raw)
+		done <- outcome{res, err}
+	}()
+	select {
+	case o := <-done:
+		if o.err != nil {
+			return errAnswer(asCommandError(o.err, ctx))
+		}
+		return answer{ack: ack{OK: true, Result: o.res.Value}, binary: o.res.Binary}
+	case <-ctx.Done():
+		return errAnswer(&CommandError{Code: CodeTimeout, Message: fmt.Sprintf("command %q did not finish within %s", name, d.timeout)})
+	}
+}
+
+func asCommandError(err error, ctx context.Context) *CommandError {
+	var ce *CommandError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		return &CommandError{Code: CodeTimeout, Message: err.Error()}
+	}
+	return &CommandError{Code: CodeFailed, Message: err.Error()}
+}
+
+func errAnswer(e *CommandError) answer { return answer{ack: ack{OK: false, Error: e}} }
+
+func (d *dispatcher) reply(ev *socketio.Event, a answer) {
+	if err := ev.Ack(a.args()...); err != nil {
+		d.log.Info("command ack not sent", "command", ev.Name, "err", err)
+	}
+}
+
+// wait waits for running commands to finish.
+func (d *dispatcher) wait() { d.wg.Wait() }
+
+// commandID returns the "id" member of a command's argument object, if any.
+func commandID(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return "", nil
+	}
+	var v struct {
+		ID *json.RawMessage `json:"id"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil || v.ID == nil {
+		return "", nil
+	}
+	var id string
+	if err := json.Unmarshal(*v.ID, &id); err != nil {
+		return "", errors.New(`"id" must be a string`)
+	}
+	if len(id) > maxCommandID {
+		return "", fmt.Errorf(`"id" longer than %d bytes`, maxCommandID)
+	}
+	return id, nil
+}
+
+// decodeArgs decodes a command's argument object into v strictly: unknown
+// fields are an error (the "id" field is always allowed).
+func decodeArgs(raw json.RawMessage, v any) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		raw = []byte("{}")
+	}
+	if raw[0] != '{' {
+		return BadArgs("arguments must be a JSON object")
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return BadArgs("arguments: %v", err)
+	}
+	delete(m, "id")
+	clean, err := json.Marshal(m)
+	if err != nil {
+		return BadArgs("arguments: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(clean))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return BadArgs("arguments: %v", err)
+	}
+	return nil
+}
+
+// idCache remembers the answers of the most recent command ids.
+type idCache struct {
+	mu    sync.Mutex
+	max   int
+	order *list.List // of *idEntry, oldest first
+	byKey map[string]*list.Element
+}
+
+type idEntry struct {
+	key    string
+	done   chan struct{}
+	answer answer
+}
+
+func newIDCache(max int) *idCache {
+	return &idCache{max: max, order: list.New(), byKey: map[string]*list.Element{}}
+}
+
+// claim returns the entry of (name, id) and whether the caller is the first
+// to claim it (and so must run the command and call finish).
+func (c *idCache) claim(name, id string) (*idEntry, bool) {
+	key := name + "\x00" + id
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byKey[key]; ok {
+		return el.Value.(*idEntry), false
+	}
+	e := &idEntry{key: key, done: make(chan struct{})}
+	c.byKey[key] = c.order.PushBack(e)
+	for c.order.Len() > c.max {
+		old := c.order.Front()
+		c.order.Remove(old)
+		delete(c.byKey, old.Value.(*idEntry).key)
+	}
+	return e, true
+}
+
+func (c *idCache) finish(e *idEntry, a answer) {
+	e.answer = a
+	close(e.done)
+}

@@ -1,0 +1,238 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+)
+
+// Named durations of start-up and shutdown.
+const (
+	// healthWindow is how recently the sampler and the batcher must have
+	// made progress for WATCHDOG=1 to be sent.
+	healthWindow = 10 * time.Second
+	// offlineGrace is how long shutdown keeps waiting for the connection
+	// to come back before leaving the rest of the outbox on disk.
+	offlineGrace = time.Second
+)
+
+// ErrRunTwice is returned by a second call of Run.
+var ErrRunTwice = errors.New("agent: Run called twice")
+
+// Run starts sampling, delivery, commands and the status socket, tells
+// systemd it is ready, and runs until ctx ends. It then stops sampling,
+// stores what the sensors produced, delivers what it can within the
+// configured shutdown deadline, leaves the rest in the outbox, and closes
+// everything. It returns nil after a clean stop.
+func (a *Agent) Run(ctx context.Context) error {
+	select {
+	case <-a.ran:
+		return ErrRunTwice
+	default:
+		close(a.ran)
+	}
+	defer a.stop()
+
+	drainCtx, stopDrain := context.WithCancel(context.Background())
+	defer stopDrain()
+	drainDone := make(chan error, 1)
+	go func() { drainDone <- a.drainer.Run(drainCtx) }()
+
+	batchCtx, stopBatch := context.WithCancel(context.Background())
+	defer stopBatch()
+	batchDone := make(chan struct{})
+	go func() { defer close(batchDone); a.batch.run(batchCtx) }()
+
+	run, err := a.startSampler(a.cfg.Sensors)
+	if err != nil {
+		stopBatch()
+		<-batchDone
+		stopDrain()
+		<-drainDone
+		a.closeConn()
+		return err
+	}
+	a.setSampler(run)
+
+	connCtx, stopConn := context.WithCancel(context.Background())
+	connDone := make(chan struct{})
+	go func() {
+		defer close(connDone)
+		a.connect(connCtx)
+	}()
+
+	status, statusErr := a.serveStatus()
+	if statusErr != nil {
+		a.log.Warn("status socket not available", "err", statusErr)
+	}
+
+	a.notify("READY=1\nSTATUS=" + a.Status().statusLine())
+	a.log.Info("agent running", "device", a.cfg.Device.ID, "server", redactURL(a.cfg.Server.URL), "sensors", len(a.cfg.Sensors), "outbox", a.cfg.Outbox.Path)
+	a.loop(ctx)
+
+	a.notify("STOPPING=1")
+	a.log.Info("stopping", "deadline", a.cfg.Agent.ShutdownTimeout)
+	deadline := time.Now().Add(a.cfg.Agent.ShutdownTimeout)
+	a.sampler().halt()
+	stopBatch()
+	<-batchDone
+	a.flush(deadline)
+	stopDrain()
+	<-drainDone
+	a.stop()
+	a.disp.wait()
+	stopConn()
+	<-connDone
+	if status != nil {
+		status.close()
+	}
+	return a.closeConn()
+}
+
+// connect connects the socket and connects it again, after a backoff,
+// whenever the server disconnected or refused it: the client retries lost
+// links by itself, but leaves those two to the application. A device agent
+// is a service; it keeps trying until it is stopped.
+func (a *Agent) connect(ctx context.Context) {
+	_ = a.sock.Connect(ctx) // keeps reconnecting dropped links by itself
+	b := rejoinBackoff{base: a.cfg.Server.ReconnectDelay, max: a.cfg.Server.ReconnectDelayMax}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.rejoin:
+		}
+		d := b.next()
+		a.log.Info("connecting again after the server disconnected or refused us", "in", d.Round(time.Millisecond))
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if err := a.sock.Connect(ctx); err == nil {
+			b.reset()
+		}
+	}
+}
+
+// rejoinBackoff doubles from base to max with ±50% jitter.
+type rejoinBackoff struct {
+	base, max time.Duration
+	n         int
+}
+
+func (b *rejoinBackoff) next() time.Duration {
+	d := b.base << min(b.n, 30)
+	if d <= 0 || d > b.max {
+		d = b.max
+	}
+	b.n++
+	return time.Duration(float64(d) * (0.5 + rand.Float64()))
+}
+
+func (b *rejoinBackoff) reset() { b.n = 0 }
+
+// loop is the agent's main loop: watchdog, STATUS= updates and reloads.
+func (a *Agent) loop(ctx context.Context) {
+	wd := a.watchdogInterval()
+	var wdC <-chan time.Time
+	if wd > 0 {
+		t := time.NewTicker(wd)
+		defer t.Stop()
+		wdC = t.C
+	}
+	statusT := time.NewTicker(statusEvery)
+	defer statusT.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-wdC:
+			if err := a.healthy(); err != nil {
+				a.log.Error("not petting the watchdog", "err", err)
+				continue
+			}
+			a.notify("WATCHDOG=1")
+		case <-statusT.C:
+			a.notify("STATUS=" + a.Status().statusLine())
+		case cfg := <-a.reloadCh:
+			a.reload(cfg)
+		}
+	}
+}
+
+// healthy reports whether the main loops made progress recently.
+func (a *Agent) healthy() error {
+	now := time.Now()
+	if p := time.Unix(0, a.batch.progress.Load()); now.Sub(p) > healthWindow {
+		return errors.New("batcher stuck since " + p.Format(time.RFC3339))
+	}
+	if run := a.sampler(); run != nil {
+		if p := run.sampler.Progress(); now.Sub(p) > healthWindow {
+			return errors.New("sampler stuck since " + p.Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+func (a *Agent) watchdogInterval() time.Duration {
+	if a.opts.WatchdogInterval > 0 {
+		return a.opts.WatchdogInterval
+	}
+	d, err := daemon.SdWatchdogEnabled(false)
+	if err != nil {
+		a.log.Warn("systemd watchdog settings unreadable", "err", err)
+		return 0
+	}
+	return d / 2
+}
+
+func (a *Agent) notify(state string) {
+	send := a.opts.Notify
+	if send == nil {
+		send = func(s string) error { _, err := daemon.SdNotify(false, s); return err }
+	}
+	if err := send(state); err != nil {
+		a.log.Warn("systemd notification failed", "err", err)
+	}
+}
+
+// flush waits until the outbox is empty, the deadline passes, or the
+// connection has been down for offlineGrace.
+func (a *Agent) flush(deadline time.Time) {
+	a.drainer.Wake()
+	var offlineSince time.Time
+	for a.st.Stats().Count > 0 && time.Now().Before(deadline) {
+		if a.sock.Connected() {
+			offlineSince = time.Time{}
+		} else if offlineSince.IsZero() {
+			offlineSince = time.Now()
+		} else if time.Since(offlineSince) > offlineGrace {
+			break
+		}
+		time.Sleep(drainPoll)
+	}
+	if n := a.st.Stats().Count; n > 0 {
+		a.log.Info("outbox kept on disk for the next start", "records", n)
+	} else {
+		a.log.Info("outbox delivered")
+	}
+}
+
+// closeConn closes the client and the store.
+func (a *Agent) closeConn() error {
+	cerr := a.client.Close()
+	serr := a.st.Close()
+	if serr != nil {
+		return serr
+	}
+	if errors.Is(cerr, context.Canceled) {
+		return nil
+	}
+	return nil
+}

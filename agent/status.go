@@ -1,0 +1,211 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sioagent/sioagent/protocol/socketio"
+	"github.com/sioagent/sioagent/sensors"
+	"github.com/sioagent/sioagent/store"
+)
+
+// connState follows the connection through the socket's callbacks.
+type connState struct {
+	mu         sync.Mutex
+	up         bool
+	recovered  bool
+	socketID   string
+	transport  string
+	since      time.Time // of the current state
+	lastReason string
+	connects   int
+	recoveries int
+	refusal    string
+}
+
+func (c *connState) connected(recovered bool, id, transport string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.up, c.recovered, c.socketID, c.transport, c.since = true, recovered, id, transport, time.Now()
+	c.connects++
+	c.refusal = ""
+	if recovered {
+		c.recoveries++
+	}
+}
+
+func (c *connState) disconnected(reason error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.up, c.since, c.lastReason = false, time.Now(), socketio.Reason(reason)
+}
+
+func (c *connState) refused(err *socketio.ConnectError) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refusal = err.Error()
+}
+
+// onStatus records why connection attempts fail, for status output.
+func (c *connState) onStatus(s socketio.Status) {
+	if (s.Kind == socketio.StatusOpenFailed || s.Kind == socketio.StatusReconnecting) && s.Err != nil && !errors.Is(s.Err, socketio.ErrClosed) {
+		c.mu.Lock()
+		if !c.up {
+			c.lastReason = s.Err.Error()
+		}
+		c.mu.Unlock()
+	}
+}
+
+// Status is a snapshot of the agent, as `sioagent status` and the
+// agent:status command report it.
+type Status struct {
+	Version   string         `json:"version"`
+	DeviceID  string         `json:"deviceId"`
+	Started   time.Time      `json:"started"`
+	UptimeSec float64        `json:"uptimeSeconds"`
+	Conn      ConnStatus     `json:"connection"`
+	Outbox    OutboxStatus   `json:"outbox"`
+	Clock     ClockStatus    `json:"clock"`
+	Sensors   []SensorStatus `json:"sensors"`
+	Batches   BatchStatus    `json:"batches"`
+}
+
+// ConnStatus describes the server connection.
+type ConnStatus struct {
+	Server     string    `json:"server"`
+	Namespace  string    `json:"namespace"`
+	Connected  bool      `json:"connected"`
+	Recovered  bool      `json:"recovered"`
+	SocketID   string    `json:"socketId,omitempty"`
+	Transport  string    `json:"transport,omitempty"`
+	Since      time.Time `json:"since"`
+	LastReason string    `json:"lastReason,omitempty"`
+	Refusal    string    `json:"refusal,omitempty"`
+	Connects   int       `json:"connects"`
+	Recoveries int       `json:"recoveries"`
+}
+
+// OutboxStatus describes the durable outbox and its delivery.
+type OutboxStatus struct {
+	Path         string            `json:"path"`
+	Depth        uint64            `json:"depth"`
+	Bytes        uint64            `json:"bytes"`
+	OldestAgeSec float64           `json:"oldestAgeSeconds"`
+	NextSeq      uint64            `json:"nextSeq"`
+	Drops        map[string]uint64 `json:"drops"`
+	DeadLetters  uint64            `json:"deadLetters"`
+	Quarantined  uint64            `json:"quarantined"`
+	FileSize     int64             `json:"fileSize"`
+	Recovered    bool              `json:"recoveredFromCorruption"`
+	InFlight     int               `json:"inFlight"`
+	Sent         uint64            `json:"sent"`
+	Acked        uint64            `json:"acked"`
+	Duplicates   uint64            `json:"duplicates"`
+	Rejected     uint64            `json:"rejected"`
+	Timeouts     uint64            `json:"timeouts"`
+	LastError    string            `json:"lastError,omitempty"`
+}
+
+// BatchStatus counts what the batcher stored.
+type BatchStatus struct {
+	Batches   uint64 `json:"batches"`
+	Readings  uint64 `json:"readings"`
+	Lost      uint64 `json:"lost"`
+	LastError string `json:"lastError,omitempty"`
+}
+
+// ClockStatus says whether the wall clock is synchronised.
+type ClockStatus struct {
+	Synced bool      `json:"synced"`
+	Now    time.Time `json:"now"`
+}
+
+// SensorStatus is one sensor's state.
+type SensorStatus struct {
+	Name                string    `json:"name"`
+	Driver              string    `json:"driver"`
+	Where               string    `json:"where,omitempty"`
+	IntervalSec         float64   `json:"intervalSeconds"`
+	Reads               uint64    `json:"reads"`
+	Failures            uint64    `json:"failures"`
+	ConsecutiveFailures int       `json:"consecutiveFailures"`
+	Stuck               bool      `json:"stuck,omitempty"`
+	LastReading         time.Time `json:"lastReading,omitzero"`
+	LastError           string    `json:"lastError,omitempty"`
+}
+
+// Status returns a snapshot of the agent.
+func (a *Agent) Status() Status {
+	now := a.clock.Now()
+	s := Status{Version: a.version(), DeviceID: a.cfg.Device.ID, Started: a.started, UptimeSec: time.Since(a.started).Seconds(), Clock: ClockStatus{Synced: now.Synced, Now: now.Wall}}
+	a.conn.mu.Lock()
+	c := &a.conn
+	s.Conn = ConnStatus{Server: redactURL(a.cfg.Server.URL), Namespace: a.cfg.Server.Namespace, Connected: c.up, Recovered: c.recovered, SocketID: c.socketID, Transport: c.transport, Since: c.since, LastReason: c.lastReason, Refusal: c.refusal, Connects: c.connects, Recoveries: c.recoveries}
+	a.conn.mu.Unlock()
+	if s.Conn.Connected {
+		s.Conn.Transport = a.client.Transport()
+	} else {
+		s.Conn.SocketID, s.Conn.Transport = "", ""
+	}
+	st := a.st.Stats()
+	ds := a.drainer.Stats()
+	s.Outbox = OutboxStatus{Path: a.cfg.Outbox.Path, Depth: st.Count, Bytes: st.Bytes, OldestAgeSec: st.OldestAge.Seconds(), NextSeq: st.NextSeq,
+		Drops: dropsMap(st), DeadLetters: st.DeadLetters, Quarantined: st.Quarantined, FileSize: st.FileSize, Recovered: st.Recovered,
+		InFlight: ds.InFlight, Sent: ds.Sent, Acked: ds.Acked, Duplicates: ds.Duplicates, Rejected: ds.Rejected, Timeouts: ds.Timeouts}
+	if ds.LastError != nil {
+		s.Outbox.LastError = ds.LastError.Error()
+	}
+	s.Batches = BatchStatus{Batches: a.batch.enqueued.Load(), Readings: a.batch.readings.Load(), Lost: a.batch.failed.Load()}
+	if e := a.batch.lastError.Load(); e != nil {
+		s.Batches.LastError = *e
+	}
+	if run := a.sampler(); run != nil {
+		for _, ss := range run.sampler.Status() {
+			s.Sensors = append(s.Sensors, sensorStatus(ss))
+		}
+	}
+	return s
+}
+
+func sensorStatus(ss sensors.SensorStatus) SensorStatus {
+	return SensorStatus{Name: ss.Name, Driver: ss.Driver, Where: ss.Where, IntervalSec: ss.Interval.Seconds(), Reads: ss.Reads, Failures: ss.Failures,
+		ConsecutiveFailures: ss.ConsecutiveFailures, Stuck: ss.Stuck, LastReading: ss.LastReading, LastError: ss.LastError}
+}
+
+func dropsMap(st store.Stats) map[string]uint64 {
+	return map[string]uint64{"maxBytes": st.Drops.MaxBytes, "maxRecords": st.Drops.MaxRecords, "maxAge": st.Drops.MaxAge}
+}
+
+// statusLine is the one-line STATUS= text for systemd.
+func (s Status) statusLine() string {
+	conn := "offline"
+	if s.Conn.Connected {
+		conn = "connected"
+		if s.Conn.Recovered {
+			conn += " (recovered)"
+		}
+	} else if s.Conn.Refusal != "" {
+		conn = "refused: " + s.Conn.Refusal
+	}
+	failing := 0
+	for _, ss := range s.Sensors {
+		if ss.ConsecutiveFailures > 0 {
+			failing++
+		}
+	}
+	line := fmt.Sprintf("%s to %s; outbox %d queued", conn, s.Conn.Server, s.Outbox.Depth)
+	if s.Outbox.Depth > 0 {
+		line += fmt.Sprintf(" (oldest %s)", (time.Duration(s.Outbox.OldestAgeSec) * time.Second).String())
+	}
+	line += fmt.Sprintf("; %d sensors", len(s.Sensors))
+	if failing > 0 {
+		line += fmt.Sprintf(", %d failing", failing)
+	}
+	if !s.Clock.Synced {
+		line += "; clock not synchronised"
+	}
+	return line
+}

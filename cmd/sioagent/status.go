@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sioagent/sioagent/agent"
+	"github.com/sioagent/sioagent/config"
+)
+
+// statusTimeout bounds asking the running agent.
+const statusTimeout = 5 * time.Second
+
+// defaultRuntimeDir is where the packaged unit's RuntimeDirectory= is.
+const defaultRuntimeDir = "/run/sioagent"
+
+const statusHelp = `Usage: sioagent status [--json] [--config FILE | --runtime-dir DIR]
+
+Asks the running agent, over the unix socket in its runtime directory, for its
+state: connection, outbox depth and oldest record, drops, sensor errors and
+uptime. Needs membership of the agent's group (or root).
+
+Exit codes: 0 answered, 1 no agent answered, 2 bad usage.`
+
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the raw JSON status")
+	cfgPath := fs.String("config", "", "take the runtime directory from this config `file`")
+	dir := fs.String("runtime-dir", "", "runtime `directory` of the agent (default $RUNTIME_DIRECTORY or "+defaultRuntimeDir+")")
+	fs.Usage = func() { fmt.Fprintf(fs.Output(), "%s\n\nFlags:\n", statusHelp); fs.PrintDefaults() }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	rd := *dir
+	if rd == "" && *cfgPath != "" {
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "sioagent: config: %v\n", err)
+			return exitConfig
+		}
+		rd = cfg.Agent.RuntimeDir
+	}
+	if rd == "" {
+		rd = os.Getenv("RUNTIME_DIRECTORY")
+	}
+	if rd == "" {
+		rd = defaultRuntimeDir
+	}
+	raw, err := askStatus(ctx, agent.StatusSocketPath(rd))
+	if err != nil {
+		fmt.Fprintf(stderr, "sioagent: no agent answered at %s: %v\n", agent.StatusSocketPath(rd), err)
+		return exitError
+	}
+	if *asJSON {
+		stdout.Write(raw)
+		return exitOK
+	}
+	var s agent.Status
+	if err := json.Unmarshal(raw, &s); err != nil {
+		fmt.Fprintf(stderr, "sioagent: bad status from the agent: %v\n", err)
+		return exitError
+	}
+	printStatus(stdout, s)
+	return exitOK
+}
+
+func askStatus(ctx context.Context, path string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	deadline, _ := ctx.Deadline()
+	c.SetDeadline(deadline)
+	return io.ReadAll(io.LimitReader(c, 1<<20))
+}
+
+func printStatus(w io.Writer, s agent.Status) {
+	conn := "offline"
+	if s.Conn.Connected {
+		conn = "connected"
+		if s.Conn.Recovered {
+			conn += " (session recovered)"
+		}
+	}
+	fmt.Fprintf(w, "sioagent %s, device %s, up %s\n", s.Version, s.DeviceID, (time.Duration(s.UptimeSec) * time.Second).String())
+	fmt.Fprintf(w, "server:  %s namespace %s: %s", s.Conn.Server, s.Conn.Namespace, conn)
+	if s.Conn.Transport != "" && s.Conn.Connected {
+		fmt.Fprintf(w, " over %s", s.Conn.Transport)
+	}
+	fmt.Fprintf(w, " since %s; %d connects, %d recovered\n", s.Conn.Since.Format(time.RFC3339), s.Conn.Connects, s.Conn.Recoveries)
+	if !s.Conn.Connected && s.Conn.LastReason != "" {
+		fmt.Fprintf(w, "         last error: %s\n", s.Conn.LastReason)
+	}
+	if s.Conn.Refusal != "" {
+		fmt.Fprintf(w, "         refused: %s\n", s.Conn.Refusal)
+	}
+	o := s.Outbox
+	fmt.Fprintf(w, "outbox:  %d queued (%d bytes, oldest %s), %d in flight, %d acked, %d duplicates, %d dead letters\n", o.Depth, o.Bytes, (time.Duration(o.OldestAgeSec) * time.Second).String(), o.InFlight, o.Acked, o.Duplicates, o.DeadLetters)
+	fmt.Fprintf(w, "         drops: %d by size, %d by count, %d by age; %d readings lost before storage\n", o.Drops["maxBytes"], o.Drops["maxRecords"], o.Drops["maxAge"], s.Batches.Lost)
+	clock := "synchronised"
+	if !s.Clock.Synced {
+		clock = "NOT synchronised (readings are re-timed when it is)"
+	}
+	fmt.Fprintf(w, "clock:   %s\n", clock)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SENSOR\tDRIVER\tINTERVAL\tREADS\tFAILURES\tLAST READING\tERROR")
+	for _, ss := range s.Sensors {
+		last := "-"
+		if !ss.LastReading.IsZero() {
+			last = ss.LastReading.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", ss.Name, ss.Driver, time.Duration(ss.IntervalSec*float64(time.Second)), ss.Reads, ss.Failures, last, ss.LastError)
+	}
+	tw.Flush()
+}
