@@ -596,3 +596,155 @@ interval = "1h"
 		t.Errorf("exit %d", code)
 	}
 }
+
+// A server that sends garbage: the agent drops that connection, connects
+// again, and the telemetry seqs stay gap-free with nothing lost.
+func TestAgentSurvivesGarbageFromServer(t *testing.T) {
+	srv := nodeserver.Start(t, nodeserver.Options{})
+	dir := t.TempDir()
+	cfg := agentConfig{dir: dir, url: srv.URL(), device: "e2e-garbage", interval: "50ms"}.write(t)
+	p := startAgent(t, cfg)
+	p.waitNotify("READY=1", testTimeout)
+	waitTelemetry(t, srv.URL(), "e2e-garbage", testTimeout, func(s telemetryStats) bool { return s.Stored >= 2 })
+	connects := func(m map[string]any) float64 {
+		conn, _ := m["connection"].(map[string]any)
+		if conn["connected"] != true {
+			return 0
+		}
+		return conn["connects"].(float64)
+	}
+	for i, garbage := range []string{"2abc", "4{not json", "x", "451-[\"a\""} {
+		body, _ := json.Marshal(map[string]string{"data": garbage})
+		deadline := time.Now().Add(testTimeout)
+		for {
+			resp, err := http.Post(srv.URL()+"/api/devices/e2e-garbage/raw", "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+			if resp.StatusCode != 404 || time.Now().After(deadline) {
+				t.Fatalf("raw %q: HTTP %d", garbage, resp.StatusCode)
+			}
+			time.Sleep(50 * time.Millisecond) // the device is between connections
+		}
+		// Wait until the agent is back on a new connection.
+		waitStatus(t, filepath.Join(dir, "run"), testTimeout, func(m map[string]any) bool { return connects(m) >= float64(i+2) })
+	}
+	m := waitStatus(t, filepath.Join(dir, "run"), testTimeout, func(m map[string]any) bool { return connects(m) >= 5 })
+	waitTelemetry(t, srv.URL(), "e2e-garbage", testTimeout, func(s telemetryStats) bool { return s.Stored >= 10 })
+	if code, _ := p.stop(syscall.SIGTERM, 10*time.Second); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	st := askTelemetry(t, srv.URL(), "e2e-garbage")
+	if len(st.Runs) != 1 || st.Runs[0][0] != 1 {
+		t.Fatalf("seqs %v after garbage: want one run from 1", st.Runs)
+	}
+	if !strings.Contains(p.log(), "parse error") && !strings.Contains(p.log(), "invalid") {
+		t.Errorf("the agent log does not say why it dropped the connection")
+	}
+	t.Logf("connects after 4 garbage messages: %v", m["connection"].(map[string]any)["connects"])
+}
+
+// SIGHUP reloads the sensors from the edited config without dropping the
+// connection; a config that no longer loads is refused and the agent keeps
+// running.
+func TestAgentReloadsOnSIGHUP(t *testing.T) {
+	srv := nodeserver.Start(t, nodeserver.Options{})
+	dir := t.TempDir()
+	ac := agentConfig{dir: dir, url: srv.URL(), device: "e2e-hup", interval: "100ms"}
+	cfg := ac.write(t)
+	p := startAgent(t, cfg)
+	p.waitNotify("READY=1", testTimeout)
+	runDir := filepath.Join(dir, "run")
+	waitStatus(t, runDir, testTimeout, func(m map[string]any) bool {
+		conn, _ := m["connection"].(map[string]any)
+		return conn["connected"] == true
+	})
+	ac.extra = `
+[[sensors]]
+name = "added"
+driver = "sim"
+signal = "constant"
+offset = 42
+interval = "100ms"
+`
+	ac.write(t)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	waitStatus(t, runDir, testTimeout, func(m map[string]any) bool {
+		ss, _ := m["sensors"].([]any)
+		return len(ss) == 2
+	})
+	_, names, _ := telemetryRecords(t, srv.URL(), "e2e-hup")
+	waitTelemetry(t, srv.URL(), "e2e-hup", testTimeout, func(telemetryStats) bool {
+		_, names, _ = telemetryRecords(t, srv.URL(), "e2e-hup")
+		return slicesContains(names, "e2e-hup:added/value")
+	})
+	// A broken edit is refused; the two sensors keep running.
+	os.WriteFile(cfg, []byte("[device\n"), 0o600)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(300 * time.Millisecond)
+	m := agentStatus(t, runDir)
+	if ss, _ := m["sensors"].([]any); len(ss) != 2 {
+		t.Errorf("after a broken reload: %d sensors, want 2", len(ss))
+	}
+	conn := m["connection"].(map[string]any)
+	if conn["connects"] != float64(1) {
+		t.Errorf("reloads dropped the connection: %v connects", conn["connects"])
+	}
+	if !strings.Contains(p.log(), "reload refused") {
+		t.Errorf("the broken reload was not logged")
+	}
+	if code, _ := p.stop(syscall.SIGTERM, 10*time.Second); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// sioagent check reads every sensor once, prints a table, and fails naming
+// each sensor that failed.
+func TestCheckCommand(t *testing.T) {
+	dir := t.TempDir()
+	ok := agentConfig{dir: dir, url: "http://127.0.0.1:1", device: "check", interval: "1s"}.write(t)
+	code, out, errOut := runCmd(t, "check", "--config", ok)
+	if code != exitOK {
+		t.Fatalf("check: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "counter") || !strings.Contains(out, "value") || !strings.Contains(out, "1 sensors ok") {
+		t.Errorf("check output:\n%s", out)
+	}
+	bad := agentConfig{dir: dir, url: "http://127.0.0.1:1", device: "check", interval: "1s", extra: `
+[[sensors]]
+name = "flaky"
+driver = "sim"
+signal = "counter"
+fail_every = 1
+[[sensors]]
+name = "cellar"
+driver = "ds18b20"
+device = "28-0000000000aa"
+w1_dir = "` + filepath.Join(dir, "no-w1") + `"
+[[sensors]]
+name = "greenhouse"
+driver = "bme280"
+`}.write(t)
+	code, out, errOut = runCmd(t, "check", "--config", bad)
+	if code != exitError {
+		t.Fatalf("check with failing sensors: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"flaky", "cellar", "greenhouse", "3 of 4 sensors failed"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr does not name %q:\n%s", want, errOut)
+		}
+	}
+}

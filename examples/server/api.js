@@ -201,6 +201,24 @@ function createApi({ devices, telemetry, maxRecent, publicDir, log }) {
     sendJSON(res, 200, ackResponse(cmdArgs.id, result.reply));
   }
 
+  // sendRaw writes {"data": "<text>"} to the device's connection as a raw
+  // Engine.IO message, bypassing the Socket.IO encoder: tests use it to send
+  // a device garbage and check that it reconnects and loses nothing.
+  async function sendRaw(req, res, deviceId) {
+    let body;
+    try {
+      body = JSON.parse((await readBody(req)).toString("utf8"));
+    } catch {
+      throw new HttpError(400, "bad_json", "body must be JSON");
+    }
+    if (!body || typeof body.data !== "string") throw new HttpError(400, "bad_request", 'want {"data": "<text>"}');
+    const entry = devices.get(deviceId);
+    if (!entry) throw new HttpError(404, "unknown_device", `device ${JSON.stringify(deviceId)} is not connected`);
+    entry.socket.conn.write(body.data);
+    log("raw", deviceId, JSON.stringify(body.data));
+    sendJSON(res, 200, { sent: true });
+  }
+
   function telemetryOf(req, res, deviceId, params) {
     const after = parseIntParam(params, "after", 0);
     const limit = parseIntParam(params, "limit", maxRecent, maxRecent);
@@ -266,7 +284,7 @@ function createApi({ devices, telemetry, maxRecent, publicDir, log }) {
     if (pathname === "/" || pathname === "/index.html") return allow(["GET", "HEAD"], page);
     if (pathname === "/api/devices") return allow(["GET"], listDevices);
     if (pathname === "/api/events") return allow(["GET"], events);
-    const m = /^\/api\/devices\/([^/]+)\/(commands|telemetry)$/.exec(pathname);
+    const m = /^\/api\/devices\/([^/]+)\/(commands|telemetry|raw)$/.exec(pathname);
     if (m) {
       let id;
       try {
@@ -275,6 +293,7 @@ function createApi({ devices, telemetry, maxRecent, publicDir, log }) {
         throw new HttpError(400, "bad_request", "malformed device id in the path");
       }
       if (m[2] === "commands") return allow(["POST"], (req, res) => sendCommand(req, res, id));
+      if (m[2] === "raw") return allow(["POST"], (req, res) => sendRaw(req, res, id));
       return allow(["GET"], (req, res, params) => telemetryOf(req, res, id, params));
     }
     throw new HttpError(404, "not_found", `no such path: ${pathname}`);
