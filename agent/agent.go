@@ -87,9 +87,13 @@ type Agent struct {
 	runCtx   context.Context
 	reloadCh chan *config.Config
 	rejoin   chan struct{} // the server disconnected or refused us
-	ran      chan struct{} // closed when Run starts
+
+	closeOnce sync.Once
+	closeErr  error
 
 	mu        sync.Mutex
+	running   bool            // Run was called
+	closed    bool            // Close was called before Run
 	sampled   *samplerRun     // the running sensors; replaced on reload
 	sensorCfg []config.Sensor // their configs
 }
@@ -102,7 +106,7 @@ func New(opts Options) (*Agent, error) {
 	if cfg == nil {
 		return nil, errors.New("agent: no config")
 	}
-	a := &Agent{opts: opts, cfg: cfg, sensorCfg: cfg.Sensors, log: opts.Logger, clock: opts.Clock, started: time.Now(), reloadCh: make(chan *config.Config, 1), rejoin: make(chan struct{}, 1), ran: make(chan struct{})}
+	a := &Agent{opts: opts, cfg: cfg, sensorCfg: cfg.Sensors, log: opts.Logger, clock: opts.Clock, started: time.Now(), reloadCh: make(chan *config.Config, 1), rejoin: make(chan struct{}, 1)}
 	if a.log == nil {
 		a.log = slog.Default()
 	}

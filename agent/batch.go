@@ -48,8 +48,14 @@ func newBatcher(c *codec, st *store.Store, maxCount int, maxDelay time.Duration,
 // add is the sampler's OnReadings: it queues readings for the batcher.
 // It blocks while the batcher is behind (the queue is full).
 func (b *batcher) add(ctx context.Context, rs []sensors.Reading, urgent bool) {
+	in := batchIn{rs: rs, urgent: urgent}
 	select {
-	case b.in <- batchIn{rs: rs, urgent: urgent}:
+	case b.in <- in: // room: never dropped, even while ctx ends
+		return
+	default:
+	}
+	select {
+	case b.in <- in:
 	case <-ctx.Done():
 	}
 }

@@ -123,11 +123,18 @@ func (d *dispatcher) onEvent(ev *socketio.Event) {
 	if ev.Args.Len() > 0 {
 		raw = ev.Args.Raw(0)
 	}
+	d.start(ev.Name, raw, func(a answer) { d.reply(ev, a) })
+}
+
+// start runs the command name on its own goroutine and hands its answer to
+// reply. With maxConcurrentCommands already running it answers "busy" at
+// once, on the caller's goroutine.
+func (d *dispatcher) start(name string, raw json.RawMessage, reply func(answer)) {
 	id, idErr := commandID(raw)
 	select {
 	case d.slots <- struct{}{}:
 	default:
-		d.reply(ev, errAnswer(&CommandError{Code: CodeBusy, Message: fmt.Sprintf("more than %d commands running", maxConcurrentCommands)}))
+		reply(errAnswer(&CommandError{Code: CodeBusy, Message: fmt.Sprintf("more than %d commands running", maxConcurrentCommands)}))
 		return
 	}
 	d.wg.Add(1)
@@ -135,10 +142,10 @@ func (d *dispatcher) onEvent(ev *socketio.Event) {
 		defer d.wg.Done()
 		defer func() { <-d.slots }()
 		if idErr != nil {
-			d.reply(ev, errAnswer(&CommandError{Code: CodeBadArgs, Message: idErr.Error()}))
+			reply(errAnswer(&CommandError{Code: CodeBadArgs, Message: idErr.Error()}))
 			return
 		}
-		d.reply(ev, d.run(ev.Name, id, raw))
+		reply(d.run(name, id, raw))
 	}()
 }
 
@@ -153,7 +160,7 @@ func (d *dispatcher) run(name, id string, raw json.RawMessage) answer {
 		case <-e.done:
 			return e.answer
 		case <-d.ctx.Done():
-			return errAnswer(&CommandError{Code: CodeFailed, Message: "agent stopping"})
+			return errAnswer(errStopping())
 		}
 	}
 	a := d.exec(name, raw)
@@ -192,6 +199,9 @@ func (d *dispatcher) exec(name string, raw json.RawMessage) answer {
 		}
 		return answer{ack: ack{OK: true, Result: o.res.Value}, binary: o.res.Binary}
 	case <-ctx.Done():
+		if d.ctx.Err() != nil {
+			return errAnswer(errStopping())
+		}
 		return errAnswer(&CommandError{Code: CodeTimeout, Message: fmt.Sprintf("command %q did not finish within %s", name, d.timeout)})
 	}
 }
@@ -206,6 +216,9 @@ func asCommandError(err error, ctx context.Context) *CommandError {
 	}
 	return &CommandError{Code: CodeFailed, Message: err.Error()}
 }
+
+// errStopping is the error of a command cut short because the agent stops.
+func errStopping() *CommandError { return &CommandError{Code: CodeFailed, Message: "agent stopping"} }
 
 func errAnswer(e *CommandError) answer { return answer{ack: ack{OK: false, Error: e}} }
 

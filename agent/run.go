@@ -19,8 +19,13 @@ const (
 	offlineGrace = time.Second
 )
 
-// ErrRunTwice is returned by a second call of Run.
-var ErrRunTwice = errors.New("agent: Run called twice")
+// Errors of Run.
+var (
+	// ErrRunTwice is returned by a second call of Run.
+	ErrRunTwice = errors.New("agent: Run called twice")
+	// ErrClosed is returned by Run after Close.
+	ErrClosed = errors.New("agent: closed")
+)
 
 // Run starts sampling, delivery, commands and the status socket, tells
 // systemd it is ready, and runs until ctx ends. It then stops sampling,
@@ -28,12 +33,17 @@ var ErrRunTwice = errors.New("agent: Run called twice")
 // configured shutdown deadline, leaves the rest in the outbox, and closes
 // everything. It returns nil after a clean stop.
 func (a *Agent) Run(ctx context.Context) error {
-	select {
-	case <-a.ran:
+	a.mu.Lock()
+	switch {
+	case a.closed:
+		a.mu.Unlock()
+		return ErrClosed
+	case a.running:
+		a.mu.Unlock()
 		return ErrRunTwice
-	default:
-		close(a.ran)
 	}
+	a.running = true
+	a.mu.Unlock()
 	defer a.stop()
 
 	drainCtx, stopDrain := context.WithCancel(context.Background())
@@ -224,15 +234,28 @@ func (a *Agent) flush(deadline time.Time) {
 	}
 }
 
-// closeConn closes the client and the store.
+// closeConn closes the client and the store, once.
 func (a *Agent) closeConn() error {
-	cerr := a.client.Close()
-	serr := a.st.Close()
-	if serr != nil {
-		return serr
-	}
-	if errors.Is(cerr, context.Canceled) {
+	a.closeOnce.Do(func() {
+		if err := a.client.Close(); err != nil {
+			a.log.Debug("closing the client", "err", err)
+		}
+		a.closeErr = a.st.Close()
+	})
+	return a.closeErr
+}
+
+// Close releases what New opened (the outbox file and its lock, the
+// client) when Run will not be called. After Run it does nothing: Run
+// closes everything when it returns.
+func (a *Agent) Close() error {
+	a.mu.Lock()
+	if a.running {
+		a.mu.Unlock()
 		return nil
 	}
-	return nil
+	a.closed = true
+	a.mu.Unlock()
+	a.stop()
+	return a.closeConn()
 }
