@@ -118,7 +118,13 @@ func (c *codec) pack(rs []sensors.Reading, now sensors.Stamp) ([]byte, error) {
 	times := make([]float64, len(rs)) // seconds: absolute, or negative age
 	for i, r := range rs {
 		t, q := sensors.Correct(r, now)
-		readings[i] = senml.Reading{Name: r.Name(), Unit: r.Unit, Value: r.Value, Time: t}
+		unit := r.Unit
+		if senml.CheckUnit(unit) != nil {
+			// Config checks units, so this is a driver bug; losing the
+			// unit is better than dead-lettering the whole batch.
+			unit = ""
+		}
+		readings[i] = senml.Reading{Name: r.Name(), Unit: unit, Value: r.Value, Time: t}
 		if q == sensors.TimeRelative {
 			relative = true
 			times[i] = -now.Mono.Seconds() + r.Mono.Seconds()

@@ -333,3 +333,32 @@ func TestPrepare(t *testing.T) {
 		}
 	})
 }
+
+// A reading whose unit is not a SenML unit (a driver bug) is sent without
+// its unit rather than making the whole batch unsendable.
+func TestPackDropsUnregisteredUnit(t *testing.T) {
+	c, err := newCodec("pi-7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := sensors.Stamp{Wall: time.Unix(1_800_000_000, 0), Mono: time.Hour, Boot: "b", Synced: true}
+	rs := []sensors.Reading{
+		{Sensor: "rain", Quantity: "rate", Unit: "mm/s", Value: 1, Time: now.Wall, Mono: now.Mono, Boot: "b", Synced: true},
+		{Sensor: "temp", Quantity: "temperature", Unit: "Cel", Value: 20, Time: now.Wall, Mono: now.Mono, Boot: "b", Synced: true},
+	}
+	pack, err := c.pack(rs, now)
+	if err != nil {
+		t.Fatalf("pack: %v", err)
+	}
+	recs, err := senml.Decode(pack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := senml.Resolve(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || res[0].Unit != "" || res[1].Unit != "Cel" {
+		t.Fatalf("resolved %+v: want the bad unit dropped and Cel kept", res)
+	}
+}

@@ -278,9 +278,9 @@ pull = "up"
 edge = "both"
 mode = "counter"
 debounce = "50ms"
-scale = 0.2794
+scale = 0.0002794
 active_low = true
-unit = "mm"
+unit = "m"
 [[sensors]]
 name = "o"
 driver = "gpio-out"
@@ -308,8 +308,8 @@ w1_dir = "testdata/w1"
 			Signal: "random-walk", Quantity: "humidity", Unit: "%RH", Seed: 42, Period: 2, Amplitude: 5, Offset: -3.5,
 			Step: 0.25, Min: -10, Max: 10.5, FailEvery: 3},
 		{Name: "r", Driver: "gpio-in", Interval: 10 * time.Second, Timeout: 2 * time.Second, Enabled: true,
-			Quantity: "value", Unit: "mm", Pin: "GPIO0", Pull: "up", Edge: "both", Mode: "counter", Debounce: 50 * time.Millisecond,
-			Scale: 0.2794, ActiveLow: true},
+			Quantity: "value", Unit: "m", Pin: "GPIO0", Pull: "up", Edge: "both", Mode: "counter", Debounce: 50 * time.Millisecond,
+			Scale: 0.0002794, ActiveLow: true},
 		{Name: "o", Driver: "gpio-out", Interval: 10 * time.Second, Timeout: 2 * time.Second, Enabled: true,
 			Pin: "GPIO53", Initial: true, Safe: true, ActiveLow: true},
 		{Name: "a", Driver: "ads1115", Interval: 10 * time.Second, Timeout: 2 * time.Second, Enabled: true,
@@ -482,6 +482,16 @@ func TestSensorErrors(t *testing.T) {
 		{"sim min above default max", sensorDoc(sim + "min = 200\n"), "sensors[0].min", []string{"min 200 is not below max 100"}},
 		{"sim quantity", sensorDoc(sim + "quantity = \"a/b\"\n"), "sensors[0].quantity", []string{"not a valid name"}},
 		{"sim unit space", sensorDoc(sim + "unit = \"m s\"\n"), "sensors[0].unit", []string{"not a valid unit"}},
+		{"sim unit secondary", sensorDoc(sim + "unit = \"hPa\"\n"), "sensors[0].unit",
+			[]string{`unit "hPa" is a secondary SenML unit (RFC 8798), not allowed in version 10 packs`, `use "Pa" (1 hPa = 100 Pa)`}},
+		{"sim unit per second", sensorDoc(sim + "unit = \"/s\"\n"), "sensors[0].unit", []string{`unit "/s" is not in the SenML units registry`}},
+		{"sim unit unknown", sensorDoc(sim + "unit = \"furlong\"\n"), "sensors[0].unit", []string{`unit "furlong" is not in the SenML units registry`}},
+		{"gpio unit secondary", sensorDoc("name = \"b\"\ndriver = \"gpio-in\"\npin = \"GPIO5\"\nunit = \"mm\"\n"), "sensors[0].unit",
+			[]string{`unit "mm" is a secondary SenML unit`, `use "m" (1 mm = 0.001 m)`}},
+		{"counter rate unit", sensorDoc("name = \"b\"\ndriver = \"gpio-in\"\npin = \"GPIO5\"\nmode = \"counter\"\nunit = \"Cel\"\n"), "sensors[0].unit",
+			[]string{`"Cel" gives the counter's rate the unit "Cel/s"`, `unit "Cel/s" is not in the SenML units registry`, `"m3" (m3/s)`}},
+		{"counter rate unit 1/s", sensorDoc("name = \"b\"\ndriver = \"gpio-in\"\npin = \"GPIO5\"\nmode = \"counter\"\nunit = \"1/s\"\n"), "sensors[0].unit",
+			[]string{`rate the unit "1/s/s"`}},
 		{"gpio no pin", sensorDoc("name = \"b\"\ndriver = \"gpio-in\"\n"), "sensors[0].pin", []string{"missing", "GPIO17"}},
 		{"gpio-out no pin", sensorDoc("name = \"b\"\ndriver = \"gpio-out\"\n"), "sensors[0].pin", []string{"missing"}},
 		{"gpio bad pin", sensorDoc("name = \"b\"\ndriver = \"gpio-in\"\npin = \"17\"\n"), "sensors[0].pin", []string{`"17" is not a GPIO pin`, `"GPIO0" to "GPIO53"`}},
@@ -762,7 +772,7 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		}
 	}
 	rain, _ := c.SensorByName("rain")
-	if rain.Mode != ModeCounter || rain.Scale != 0.2794 || rain.Unit != "mm" {
+	if rain.Mode != ModeCounter || rain.Scale != 0.0002794 || rain.Unit != "m" {
 		t.Errorf("rain gauge %+v", rain)
 	}
 }
@@ -782,5 +792,38 @@ func TestEditDistance(t *testing.T) {
 	}
 	if s := suggest("x", []string{"min", "max"}); s != "" {
 		t.Errorf("suggest(x) = %q, want none", s)
+	}
+}
+
+// TestUnitsAccepted checks that primary units pass, including the rate
+// units a gpio-in counter derives from them.
+func TestUnitsAccepted(t *testing.T) {
+	gpioIn := "name = \"b\"\ndriver = \"gpio-in\"\npin = \"GPIO5\"\n"
+	tests := []struct{ body, unit string }{
+		{gpioIn + "mode = \"counter\"\n", ""},
+		{gpioIn + "mode = \"counter\"\nunit = \"count\"\n", "count"},
+		{gpioIn + "mode = \"counter\"\nunit = \"m\"\n", "m"},
+		{gpioIn + "mode = \"counter\"\nunit = \"m3\"\n", "m3"},
+		{gpioIn + "mode = \"counter\"\nunit = \"l\"\n", "l"}, // l and l/s: NOT RECOMMENDED but registered
+		{gpioIn + "unit = \"Cel\"\n", "Cel"},                 // level mode reports no rate
+		{"name = \"s\"\ndriver = \"sim\"\nsignal = \"sine\"\nunit = \"Pa\"\n", "Pa"},
+		{"name = \"s\"\ndriver = \"sim\"\nsignal = \"counter\"\nunit = \"1/s\"\n", "1/s"},
+	}
+	for _, tt := range tests {
+		c := mustParse(t, sensorDoc(tt.body), nil)
+		if got := c.Sensors[0].Unit; got != tt.unit {
+			t.Errorf("unit %q, want %q\n%s", got, tt.unit, tt.body)
+		}
+	}
+}
+
+func TestCounterRateUnit(t *testing.T) {
+	tests := []struct{ unit, want string }{
+		{"", "1/s"}, {"count", "1/s"}, {"m", "m/s"}, {"m3", "m3/s"}, {"Cel", "Cel/s"},
+	}
+	for _, tt := range tests {
+		if got := counterRateUnit(tt.unit); got != tt.want {
+			t.Errorf("counterRateUnit(%q) = %q, want %q", tt.unit, got, tt.want)
+		}
 	}
 }

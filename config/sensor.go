@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sioagent/sioagent/protocol/senml"
 )
 
 // Sensor drivers.
@@ -115,8 +117,12 @@ type Sensor struct {
 
 	// Signal is required for sim: counter, sine, random-walk or constant.
 	// Quantity names the reading (sim and gpio-in; default "value"); the
-	// SenML name is "<sensor>/<quantity>". Unit is a SenML unit such as
-	// "Cel" (sim and gpio-in; default none).
+	// SenML name is "<sensor>/<quantity>". Unit is a primary SenML unit
+	// (one senml.CheckUnit accepts, e.g. "Cel", "%RH", "Pa", "m"; not a
+	// secondary unit such as "hPa" or "mm") for sim and gpio-in, default
+	// none. A gpio-in counter also reports a rate in Unit+"/s" ("1/s" when
+	// Unit is "" or "count"), which must be registered too: "m" and "m3"
+	// work, "Cel" does not.
 	Signal, Quantity, Unit string
 	// Seed seeds the sim random walk (default 0).
 	Seed uint64
@@ -362,7 +368,7 @@ func (p *parser) sensorNumber(s *Sensor, drv, k, key string, v any) *Error {
 	case "scale":
 		s.Scale, err = p.float(key, v)
 		if err == nil && s.Scale == 0 {
-			err = p.errf(key, "must not be 0; it is the value each pulse adds, e.g. 0.2794 (mm of rain per tip)")
+			err = p.errf(key, "must not be 0; it is the value each pulse adds, e.g. 0.0002794 (m of rain per tip)")
 		}
 	case "address":
 		s.Address, err = p.address(key, v, drv)
@@ -410,7 +416,8 @@ func (p *parser) setBool(dst *bool, key string, v any) *Error {
 	return err
 }
 
-// unit decodes a SenML unit: printable ASCII without spaces, or "".
+// unit decodes a SenML unit: "" or a primary unit that senml.CheckUnit
+// accepts (so sioagent's version 10 packs can carry it).
 func (p *parser) unit(key string, v any) (string, *Error) {
 	s, err := p.str(key, v)
 	if err != nil {
@@ -421,8 +428,13 @@ func (p *parser) unit(key string, v any) (string, *Error) {
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c <= ' ' || c >= 0x7f {
-			return "", p.errf(key, "%q is not a valid unit; use a SenML unit of printable ASCII without spaces, e.g. \"Cel\", \"%%RH\" or \"mm\"", s)
+			return "", p.errf(key, "%q is not a valid unit; use a SenML unit of printable ASCII without spaces, e.g. \"Cel\", \"%%RH\" or \"m\"", s)
 		}
+	}
+	if err := senml.CheckUnit(s); err != nil {
+		e := p.errf(key, "%v", err)
+		e.Err = err
+		return "", e
 	}
 	return s, nil
 }
@@ -659,6 +671,31 @@ func (p *parser) finishGPIOIn(s *Sensor, base string, has func(string) bool) *Er
 	}
 	if !has("scale") {
 		s.Scale = DefaultScale
+	}
+	if s.Mode == ModeCounter {
+		return p.checkRateUnit(s, base)
+	}
+	return nil
+}
+
+// counterRateUnit is the unit of a gpio-in counter's rate, as the gpio
+// driver derives it: "1/s" for a plain count (unit "" or "count"), else
+// unit + "/s".
+func counterRateUnit(unit string) string {
+	if unit == "" || unit == senml.UnitCount {
+		return senml.UnitPerSecond
+	}
+	return unit + "/s"
+}
+
+// checkRateUnit fails when the rate unit of a gpio-in counter is not a
+// primary SenML unit.
+func (p *parser) checkRateUnit(s *Sensor, base string) *Error {
+	rate := counterRateUnit(s.Unit)
+	if err := senml.CheckUnit(rate); err != nil {
+		e := p.errf(base+".unit", "%q gives the counter's rate the unit %q, which cannot be sent: %v; use a unit whose rate is registered, e.g. \"m\" (m/s), \"m3\" (m3/s) or \"count\" (1/s)", s.Unit, rate, err)
+		e.Err = err
+		return e
 	}
 	return nil
 }

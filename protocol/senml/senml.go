@@ -95,6 +95,8 @@ type Record struct {
 	// Name is n (label 0).
 	Name string
 	// Unit is u (label 1), a SenML registry unit such as [UnitCelsius].
+	// Encoding requires a primary unit (see [CheckUnit]); decoding accepts
+	// any string.
 	Unit string
 	// Value is v (label 2), a numeric value.
 	Value *float64
@@ -117,7 +119,8 @@ type Reading struct {
 	// Name is the quantity's name below the device, e.g.
 	// "greenhouse/temperature".
 	Name string
-	// Unit is a SenML unit such as [UnitCelsius]; empty means none.
+	// Unit is a primary SenML unit such as [UnitCelsius] (see
+	// [CheckUnit]); empty means none.
 	Unit string
 	// Value is the measured value; NaN and infinities are rejected.
 	Value float64
@@ -293,7 +296,7 @@ func EncodeRecords(records []Record) ([]byte, error) {
 // and bt = the first reading's time in Unix seconds; every record carries n,
 // u (if set), v, and t relative to bt (omitted when zero). Readings keep
 // their order. The resolved names (baseName + Name) must be valid SenML
-// names.
+// names, and every unit must pass [CheckUnit].
 func (e *Encoder) Encode(baseName string, readings []Reading) ([]byte, error) {
 	if len(readings) == 0 {
 		return nil, ErrEmptyPack
@@ -327,11 +330,32 @@ func unixSeconds(t time.Time) float64 {
 }
 
 // EncodeRecords validates records with [Resolve] and encodes them as a pack.
+// It also rejects, with an error wrapping ErrInvalid, a record whose unit
+// or base unit fails [CheckUnit]: the pack is version 10, so only primary
+// SenML units may appear in it.
 func (e *Encoder) EncodeRecords(records []Record) ([]byte, error) {
-	if _, err := Resolve(records); err != nil {
+	res, err := Resolve(records)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUnits(records, res); err != nil {
 		return nil, err
 	}
 	return e.marshal(records)
+}
+
+// checkUnits applies CheckUnit to the u and bu of every record; res holds
+// the resolved records, for their names.
+func checkUnits(records []Record, res []Resolved) error {
+	for i, r := range records {
+		if err := CheckUnit(r.Unit); err != nil {
+			return fmt.Errorf("%w: record %d (%q): %w", ErrInvalid, i, res[i].Name, err)
+		}
+		if err := CheckUnit(r.BaseUnit); err != nil {
+			return fmt.Errorf("%w: record %d (%q): base unit: %w", ErrInvalid, i, res[i].Name, err)
+		}
+	}
+	return nil
 }
 
 func (e *Encoder) marshal(records []Record) ([]byte, error) {

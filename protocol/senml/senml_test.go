@@ -31,8 +31,13 @@ func unhex(t testing.TB, parts ...string) []byte {
 // rfcBaseName is the base name used throughout RFC 8428 section 5.
 const rfcBaseName = "urn:dev:ow:10e2073a01080063:"
 
-// rfc512 is RFC 8428 section 5.1.2 ("Multiple Datapoints"), the example the
-// RFC also shows in CBOR in section 6, re-typed from JSON.
+// rfc512 is based on RFC 8428 section 5.1.2 ("Multiple Data Points"): the
+// first example's base name and the second example's records, without the
+// second example's bt, bu and bver. It is NOT the pack the RFC dumps in
+// CBOR in section 6 (that one has bt, bu, bver 5, the 27-character base name
+// "...0108006:" and an explicit t of 0): rfcOrderHex and detHex below are
+// hand-assembled, not copied from the RFC. TestGoldenRFC8428Section6Dump
+// checks the RFC's own bytes.
 var rfc512 = []Record{
 	{BaseName: rfcBaseName, Name: "voltage", Unit: UnitVolt, Value: f(120.1)},
 	{Name: "current", Time: -5, Value: f(1.2)},
@@ -43,7 +48,7 @@ var rfc512 = []Record{
 	{Name: "current", Value: f(1.7)},
 }
 
-// Hand-assembled CBOR of rfc512, one line per record. Text strings:
+// Hand-assembled CBOR of rfc512 (not the RFC's dump), one line per record. Text strings:
 // 78 1c + 28 bytes "urn:dev:ow:10e2073a01080063:", 67 "voltage",
 // 67 "current", 61 "V". Integers t=-5..-1 are 24..20; 1.5 is the float16
 // f9 3e00; other values are float64 (fb).
@@ -78,6 +83,8 @@ var detHex = []string{
 	"a2 00 " + hexCurrent + " 02 fb3ffb333333333333",
 }
 
+// TestGoldenRFC8428Section6 checks the encoding of rfc512 against the
+// hand-assembled bytes, in deterministic and in RFC label order.
 func TestGoldenRFC8428Section6(t *testing.T) {
 	// Deterministic encoding (what Encoder produces).
 	got, err := EncodeRecords(rfc512)
@@ -140,7 +147,7 @@ func TestRFCExamples(t *testing.T) {
 				t.Errorf("%+v", r[0])
 			}
 		}},
-		{"5.1.3 multiple measurements (resolved in 5.1.4)", []Record{
+		{"5.1.2 multiple data points, second example (base name with the trailing 3)", []Record{
 			{BaseName: rfcBaseName, BaseTime: bt, BaseUnit: UnitAmpere, BaseVersion: 5, Name: "voltage", Unit: UnitVolt, Value: f(120.1)},
 			{Name: "current", Time: -5, Value: f(1.2)},
 			{Name: "current", Time: -4, Value: f(1.3)},
@@ -173,7 +180,7 @@ func TestRFCExamples(t *testing.T) {
 				t.Errorf("%+v", r)
 			}
 		}},
-		{"5.1.6 collection of resources (first records)", []Record{
+		{"5.1.3 multiple measurements (first records, resolved as in 5.1.4)", []Record{
 			{BaseName: rfcBaseName, BaseTime: 1.320067464e+09, BaseUnit: UnitRelativeHumidity, Value: f(20)},
 			{Unit: "lon", Value: f(24.30621)},
 			{Unit: "lat", Value: f(60.07965)},

@@ -49,10 +49,13 @@ const (
 	QuantityRate = "rate"
 	// QuantityState is the commanded state of an output, 0 or 1.
 	QuantityState = "state"
-	// UnitCount is the unit of an unscaled count.
+	// UnitCount is the unit of an unscaled count (SenML "count").
 	UnitCount = "count"
-	// UnitPerSecond is the unit of an unscaled rate.
-	UnitPerSecond = "/s"
+	// UnitPerSecond is the unit of an unscaled rate, events per second
+	// (SenML "1/s"; the registry has no "/s").
+	UnitPerSecond = "1/s"
+	// rateSuffix makes the rate unit of a scaled count: "m" gives "m/s".
+	rateSuffix = "/s"
 )
 
 // ErrClosed is returned by operations on a closed Input or Output.
@@ -76,8 +79,15 @@ type InputOptions struct {
 	Mode string
 	// Scale is the value of one pulse in counter mode; 0 means DefaultScale.
 	Scale float64
-	// Unit is the unit of a scaled count, e.g. "mm"; the rate's unit is
-	// Unit+"/s".
+	// Unit is the unit of the count in counter mode; the rate's unit is
+	// Unit+"/s", or UnitPerSecond ("1/s") when Unit is "" or UnitCount.
+	// Input accepts any string and checks nothing: the caller must pass a
+	// primary SenML unit whose "<Unit>/s" is registered too, such as "m"
+	// (rain depth: m and m/s; set Scale in metres, 0.0002794 for a
+	// 0.2794 mm tip), "m3" (volume: m3 and m3/s), or "" or "count" (count
+	// and 1/s). Secondary units such as "mm" are not allowed ("l", with
+	// "l/s", is registered but NOT RECOMMENDED; prefer "m3"). The config
+	// package enforces this.
 	Unit string
 	// ActiveLow inverts the level: a Low pin reads as 1.
 	ActiveLow bool
@@ -192,14 +202,20 @@ func (in *Input) Read(ctx context.Context) ([]sensors.Value, error) {
 	if dt > 0 {
 		rate = float64(dn) * in.o.Scale / dt.Seconds()
 	}
-	unit, rateUnit := UnitCount, UnitPerSecond
-	if in.o.Unit != "" {
-		unit, rateUnit = in.o.Unit, in.o.Unit+UnitPerSecond
-	}
+	unit, rateUnit := countUnits(in.o.Unit)
 	return []sensors.Value{
 		{Quantity: QuantityCount, Unit: unit, Value: float64(total) * in.o.Scale},
 		{Quantity: QuantityRate, Unit: rateUnit, Value: rate},
 	}, nil
+}
+
+// countUnits returns the units of a counter's total and rate for the
+// configured unit u.
+func countUnits(u string) (unit, rate string) {
+	if u == "" || u == UnitCount {
+		return UnitCount, UnitPerSecond
+	}
+	return u, u + rateSuffix
 }
 
 // Watch implements sensors.Watcher. In level mode it calls emit with the

@@ -198,7 +198,7 @@ func TestCounter(t *testing.T) {
 	ms := time.Millisecond
 	p := newPin()
 	in, err := NewInput(p, InputOptions{Name: "rain", Pull: gpio.PullUp, Mode: ModeCounter, ActiveLow: true,
-		Debounce: 50 * ms, Scale: 0.2794, Unit: "mm"})
+		Debounce: 50 * ms, Scale: 0.0002794, Unit: "m"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestCounter(t *testing.T) {
 		t.Fatalf("count %d, want 3", in.Count())
 	}
 	vs := readOne(t, in)
-	want := []sensors.Value{{Quantity: "count", Unit: "mm", Value: 3 * 0.2794}, {Quantity: "rate", Unit: "mm/s", Value: 3 * 0.2794 / 2}}
+	want := []sensors.Value{{Quantity: "count", Unit: "m", Value: 3 * 0.0002794}, {Quantity: "rate", Unit: "m/s", Value: 3 * 0.0002794 / 2}}
 	if !approxEqual(vs, want) {
 		t.Fatalf("Read = %+v, want %+v", vs, want)
 	}
@@ -249,9 +249,34 @@ func TestCounterUnscaled(t *testing.T) {
 	p.EdgesChan <- gpio.High
 	w.stop(t)
 	vs := readOne(t, in)
-	want := []sensors.Value{{Quantity: "count", Unit: "count", Value: 3}, {Quantity: "rate", Unit: "/s", Value: 3}}
+	want := []sensors.Value{{Quantity: "count", Unit: "count", Value: 3}, {Quantity: "rate", Unit: "1/s", Value: 3}}
 	if !approxEqual(vs, want) {
 		t.Fatalf("Read = %+v, want %+v", vs, want)
+	}
+}
+
+// TestCounterUnits checks the units of a counter's total and rate: "count"
+// and "1/s" (SenML has no "/s") unless a unit is set.
+func TestCounterUnits(t *testing.T) {
+	tests := []struct{ unit, wantCount, wantRate string }{
+		{"", "count", "1/s"},
+		{"count", "count", "1/s"},
+		{"m", "m", "m/s"},
+		{"m3", "m3", "m3/s"},
+	}
+	for _, tt := range tests {
+		in, err := NewInput(newPin(), InputOptions{Name: "c", Mode: ModeCounter, Unit: tt.unit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.now = scriptedNow(in.epoch, time.Second)
+		vs := readOne(t, in)
+		if len(vs) != 2 || vs[0].Unit != tt.wantCount || vs[1].Unit != tt.wantRate {
+			t.Errorf("unit %q: Read = %+v, want units %q and %q", tt.unit, vs, tt.wantCount, tt.wantRate)
+		}
+	}
+	if UnitPerSecond != "1/s" {
+		t.Errorf("UnitPerSecond = %q, want the SenML event rate \"1/s\"", UnitPerSecond)
 	}
 }
 
