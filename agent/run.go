@@ -163,7 +163,7 @@ func (a *Agent) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-wdC:
-			if err := a.healthy(); err != nil {
+			if err := a.healthy(time.Now()); err != nil {
 				a.log.Error("not petting the watchdog", "err", err)
 				continue
 			}
@@ -176,13 +176,13 @@ func (a *Agent) loop(ctx context.Context) {
 	}
 }
 
-// healthy reports whether the main loops made progress recently.
-func (a *Agent) healthy() error {
-	now := time.Now()
+// healthy reports whether the main loops made progress within
+// healthWindow before now.
+func (a *Agent) healthy(now time.Time) error {
 	if p := time.Unix(0, a.batch.progress.Load()); now.Sub(p) > healthWindow {
 		return errors.New("batcher stuck since " + p.Format(time.RFC3339))
 	}
-	if run := a.sampler(); run != nil {
+	if run := a.sampler(); run != nil && len(run.built) > 0 {
 		if p := run.sampler.Progress(); now.Sub(p) > healthWindow {
 			return errors.New("sampler stuck since " + p.Format(time.RFC3339))
 		}

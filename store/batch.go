@@ -154,14 +154,17 @@ func (s *Store) commitAppends(batch []*appendReq) {
 			return err
 		}
 		// No seq above the durable floor may be handed out: raise it
-		// first if this group could cross it.
+		// first if this group could cross it. The new mark is one block
+		// above the committed sequence (or just enough for a larger
+		// group), so that a crash leaves the file at most one block
+		// below it and the next Open can trust the file (seqfloor.go).
 		total := uint64(0)
 		for _, r := range batch {
 			total += uint64(len(r.recs))
 		}
 		if need := b.Sequence() + total; need > s.reserved {
-			mark := need + seqBlock
-			if err := writeSeqFloor(s.path, mark); err != nil {
+			mark := b.Sequence() + max(total, seqBlock)
+			if err := writeSeqFloor(s.path, mark, s.bootID); err != nil {
 				return err
 			}
 			s.reserved = mark

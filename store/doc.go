@@ -4,15 +4,23 @@
 // record gets a sequence number (seq) from the records bucket's
 // NextSequence: seqs increase, are never reused, and survive restarts,
 // compaction and the loss of the file, so they double as durable message
-// ids that a server can dedupe on. They may skip: a sidecar file,
-// "<path>.seq", holds a durable high-water mark reserved ahead in blocks
-// of 2^20 seqs (written atomically before any seq above it is handed out,
-// and lowered to the last seq used by Close). At Open a file whose
-// sequence is below the mark (a fresh file after damage or deletion, or a
-// file left by a crash with a reservation open) continues above it; the
-// sequence of a damaged file that was set aside is also read when it can
-// be. Keep the sidecar with the database file. The package knows nothing
-// of what the records mean.
+// ids that a server can dedupe on. A sidecar file, "<path>.seq", holds a
+// durable high-water mark reserved ahead in blocks of 2^20 seqs (written
+// atomically before any seq above it is handed out, and lowered to the
+// last seq used by Close), together with the boot id of the machine
+// (Linux's /proc/sys/kernel/random/boot_id) that wrote it. After a clean
+// Close, or a process crash (kill -9, panic, OOM kill) with the machine
+// still up, the seqs go on without a gap: the kernel kept every commit.
+// They skip ahead, by up to 2^20, to continue above the mark when the
+// file may have lost commits or handed-out seqs: after the machine went
+// down without a clean shutdown (power cut, kernel crash: a disk that
+// acknowledges fsyncs it has not done can lose the last commits, whose
+// seqs may have been sent already), when the boot is unknown (another OS,
+// or a sidecar of the previous format), for a fresh file after damage or
+// deletion, and for a file more than one block behind the mark (an old
+// copy restored). The sequence of a damaged file that was set aside is
+// also read when it can be. Keep the sidecar with the database file. The
+// package knows nothing of what the records mean.
 //
 // # Durability
 //

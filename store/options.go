@@ -59,6 +59,8 @@ const (
 	// directory.
 	fileMode = 0o600
 	dirMode  = 0o700
+	// noBootID as Options.bootIDPath makes the boot unknown.
+	noBootID = "-"
 )
 
 // Overflow is what an append does when the queue is at one of its bounds.
@@ -145,6 +147,11 @@ type Options struct {
 	// Logger receives recoveries, quarantines, dead letters and
 	// compactions; nothing is logged when nil.
 	Logger *slog.Logger
+
+	// bootIDPath is the file holding the current boot id;
+	// defaultBootIDPath when empty, no file (boot unknown) when "-".
+	// Tests inject their own.
+	bootIDPath string
 }
 
 // config is Options with every default applied.
@@ -160,6 +167,7 @@ type config struct {
 	maxFileSize    int // bbolt MaxSize; 0: no limit
 	clock          func() time.Time
 	log            *slog.Logger
+	bootIDPath     string // "": boot unknown
 }
 
 // resolve validates opts and applies the defaults.
@@ -227,6 +235,13 @@ func resolve(opts *Options) (config, error) {
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
+	}
+	switch o.bootIDPath {
+	case "":
+		c.bootIDPath = defaultBootIDPath
+	case noBootID:
+	default:
+		c.bootIDPath = o.bootIDPath
 	}
 	return c, nil
 }

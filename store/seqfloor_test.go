@@ -86,7 +86,7 @@ func TestSeqFloorAfterCrashAndLoss(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if mark, ok, err := readSeqFloor(path); err != nil || !ok || mark != 5 {
+	if mark, _, ok, err := readSeqFloor(path); err != nil || !ok || mark != 5 {
 		t.Fatalf("after Close the floor is %d, %v, %v; want 5", mark, ok, err)
 	}
 	if err := os.WriteFile(seqPath(path), side, 0o600); err != nil {
@@ -113,7 +113,7 @@ func TestSeqFloorSidecarLost(t *testing.T) {
 	if st := s.Stats(); st.NextSeq != 8 || st.Count != 7 {
 		t.Fatalf("Stats = %+v", st)
 	}
-	if mark, ok, err := readSeqFloor(path); err != nil || !ok || mark != 7 {
+	if mark, _, ok, err := readSeqFloor(path); err != nil || !ok || mark != 7 {
 		t.Fatalf("sidecar not rebuilt: %d, %v, %v", mark, ok, err)
 	}
 	if seq := mustAppend(t, s, []byte("x")); seq != 8 {

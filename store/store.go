@@ -48,6 +48,9 @@ type Store struct {
 	// reserved is the seq floor durably recorded in the sidecar file
 	// (seqfloor.go): no seq above it is handed out. Guarded by wmu.
 	reserved uint64
+	// bootID identifies the current boot of the machine ("" when
+	// unknown); it is recorded with every write of the sidecar.
+	bootID string
 
 	commits     atomic.Uint64
 	compactions atomic.Uint64
@@ -81,7 +84,8 @@ func Open(path string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	floor, hasFloor, err := readSeqFloor(path)
+	boot := readBootID(cfg.bootIDPath)
+	floor, sideBoot, hasFloor, err := readSeqFloor(path)
 	if err != nil {
 		log.Warn("store: seq floor unreadable; using the file's sequence", "err", err)
 	}
@@ -97,21 +101,24 @@ func Open(path string, opts *Options) (*Store, error) {
 		cfg:         cfg,
 		log:         log,
 		recovery:    rec,
+		bootID:      boot,
 		db:          db,
 		reqs:        make(chan *appendReq, cfg.groupRecords),
 		quit:        make(chan struct{}),
 		batcherDone: make(chan struct{}),
 		waitCh:      make(chan struct{}),
 	}
-	if err := s.init(floor); err != nil {
+	sf := seqFloor{mark: floor, sameBoot: rec == nil && hasFloor && boot != "" && sideBoot == boot}
+	if err := s.init(sf); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	// The sidecar must cover every seq the file has handed out; when it is
 	// missing or behind (a copied or restored file), record the file's own.
+	// When the file was trusted below the mark, the reservation stands.
 	s.reserved = reserved
 	if seq := s.lastSeq(); !hasFloor || reserved < seq {
-		if err := writeSeqFloor(path, seq); err != nil {
+		if err := writeSeqFloor(path, seq, boot); err != nil {
 			// Appends write it again before handing out a seq above it.
 			log.Warn("store: could not record the seq floor", "err", err)
 		} else {
@@ -127,9 +134,10 @@ func Open(path string, opts *Options) (*Store, error) {
 }
 
 // init creates the buckets of a new file, checks the format version,
-// raises the records sequence to floor if it is below, and recounts the
-// live counters, repairing the stored ones if they drifted.
-func (s *Store) init(floor uint64) error {
+// raises the records sequence to the floor's mark if it is below and the
+// file is not trusted (seqfloor.go), and recounts the live counters,
+// repairing the stored ones if they drifted.
+func (s *Store) init(floor seqFloor) error {
 	var m meta
 	var oldest time.Time
 	var next uint64
@@ -154,14 +162,9 @@ func (s *Store) init(floor uint64) error {
 			return fmt.Errorf("%w: format %v", ErrIncompatible, v)
 		}
 
-		if b := tx.Bucket(bucketRecords); b.Sequence() < floor {
-			if b.Sequence() > 0 {
-				s.log.Warn("store: the file's seq is behind the seq floor; continuing above the floor",
-					"seq", b.Sequence(), "floor", floor)
-			}
-			if err := b.SetSequence(floor); err != nil {
-				return err
-			}
+		if c, err := s.applySeqFloor(tx.Bucket(bucketRecords), floor); err != nil {
+			return err
+		} else if c {
 			changed = true
 		}
 
@@ -193,6 +196,25 @@ func (s *Store) init(floor uint64) error {
 	}
 	s.publish(m, oldest, next)
 	return nil
+}
+
+// applySeqFloor raises the records sequence b to the floor's mark when it
+// is below and the file is not trusted; it reports whether it did.
+func (s *Store) applySeqFloor(b *bolt.Bucket, floor seqFloor) (bool, error) {
+	seq := b.Sequence()
+	if seq >= floor.mark {
+		return false, nil
+	}
+	if floor.trustFile(seq) {
+		s.log.Debug("store: stopped without Close during this boot; the file's seq continues without a gap",
+			"seq", seq, "floor", floor.mark)
+		return false, nil
+	}
+	if seq > 0 {
+		s.log.Warn("store: the file's seq is behind the seq floor; continuing above the floor",
+			"seq", seq, "floor", floor.mark, "same_boot", floor.sameBoot)
+	}
+	return true, b.SetSequence(floor.mark)
 }
 
 // headInfo returns the append time of the oldest record (zero when the
@@ -332,7 +354,7 @@ func (s *Store) lowerSeqFloorLocked() {
 	if s.reserved <= seq {
 		return
 	}
-	if err := writeSeqFloor(s.path, seq); err != nil {
+	if err := writeSeqFloor(s.path, seq, s.bootID); err != nil {
 		s.log.Warn("store: could not lower the seq floor at close; the next seqs will skip the reserved block", "err", err)
 		return
 	}
