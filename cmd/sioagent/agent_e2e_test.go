@@ -322,24 +322,29 @@ func TestAgentSurvivesOutageAndKill(t *testing.T) {
 	time.Sleep(10*time.Second - time.Since(outage))
 	srv.Restart(t)
 
-	m := waitStatus(t, filepath.Join(dir, "run"), 30*time.Second, func(m map[string]any) bool {
+	waitStatus(t, filepath.Join(dir, "run"), 30*time.Second, func(m map[string]any) bool {
 		ob, _ := m["outbox"].(map[string]any)
 		conn, _ := m["connection"].(map[string]any)
 		return conn["connected"] == true && ob["depth"] == float64(0)
 	})
-	ob := m["outbox"].(map[string]any)
 	code, _ := p2.stop(syscall.SIGTERM, 10*time.Second)
 	if code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
+	s, err := store.Open(filepath.Join(dir, "outbox.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := s.Stats()
+	s.Close()
 	st := askTelemetry(t, srv.URL(), "e2e-outage")
 	// The server restarted, so it holds what arrived after the outage:
-	// one run of consecutive seqs ending at the last one the agent sent.
+	// one run of consecutive seqs ending at the last one the agent made.
 	if len(st.Runs) != 1 {
 		t.Fatalf("seqs stored after the outage have gaps: %v", st.Runs)
 	}
-	if next := uint64(ob["nextSeq"].(float64)); st.Runs[0][1] != next-1 {
-		t.Errorf("server's last seq %d, agent's next seq %d", st.Runs[0][1], next)
+	if left.Count != 0 || st.Runs[0][1] != left.NextSeq-1 {
+		t.Errorf("server's last seq %d; agent's next seq %d with %d left queued", st.Runs[0][1], left.NextSeq, left.Count)
 	}
 	if st.Stored < 10 {
 		t.Errorf("only %d batches after a 10 s outage at 20 readings/s", st.Stored)
