@@ -1,7 +1,8 @@
 # sioagent build, test and demo entry points. See docs/TESTING.md.
 #
-#   make test    format check, vet, race tests (with the Node.js reference
-#                server), ARM cross builds and ARM vet: what CI runs
+#   make test    installs missing Debian packages (systemd, qemu-user), then
+#                format check, vet, race tests (with the Node.js reference
+#                server), ARM cross builds, ARM vet and ARMv6 tests: what CI runs
 #   make demo    reference server in DEMO mode + `sioagent listen` against it
 #   make fuzz    every Go fuzz target (of FUZZPKGS) for FUZZTIME each, one at a time
 #   make bench   all benchmarks with allocation counts
@@ -33,7 +34,7 @@ NODE_STAMP := $(SERVER_DIR)/node_modules/.package-lock.json
 # (ARMv7), 64-bit Pi OS (arm64). Static, no cgo.
 CROSS_TARGETS := arm/6 arm/7 arm64
 
-.PHONY: test fmt-check vet test-go cross test-arm demo fuzz bench node-deps clean dist build build-arm6 build-arm7 build-arm64
+.PHONY: system-deps test fmt-check vet test-go cross test-arm demo fuzz bench node-deps clean dist build build-arm6 build-arm7 build-arm64
 
 ## Reference server dependencies ---------------------------------------------
 
@@ -45,7 +46,11 @@ $(NODE_STAMP): $(SERVER_DIR)/package-lock.json $(SERVER_DIR)/package.json
 
 ## Checks ----------------------------------------------------------------------
 
-test: node-deps fmt-check vet test-go cross test-arm
+test: system-deps node-deps fmt-check vet test-go cross test-arm
+
+# Debian packages for the systemd unit checks and the ARM tests.
+system-deps:
+	scripts/system-deps.sh
 
 fmt-check:
 	@files="$$(find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*' -not -path '*/testdata/*' -print0 | xargs -0r gofmt -l)"; \

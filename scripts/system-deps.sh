@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages `make test` needs when their commands are
+# missing: systemd (systemd-analyze, systemd-sysusers: the systemd/ unit
+# checks; systemd need not run as PID 1) and qemu-user (qemu-arm: the ARMv6
+# tests of make test-arm). Uses apt-get as root, or through sudo.
+set -euo pipefail
+
+need=()
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v qemu-arm >/dev/null 2>&1 || need+=(qemu-user)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+  else
+    echo "system-deps: missing Debian packages ${need[*]}; install them as root (apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+fi
+echo "system-deps: installing with apt-get: ${need[*]}"
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${need[@]}"
