@@ -753,3 +753,45 @@ driver = "bme280"
 		}
 	}
 }
+
+// SIGTERM while the server is unreachable: the agent does not wait out the
+// whole shutdown deadline for a connection that is not there, exits 0, and
+// leaves every batch it stored in an intact outbox for the next start.
+func TestAgentStopsOfflineKeepingTheOutbox(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a port nobody answers on
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	ln.Close()
+	cfg := agentConfig{dir: dir, url: url, device: "e2e-offline", interval: "50ms"}.write(t)
+	p := startAgent(t, cfg)
+	p.waitNotify("READY=1", testTimeout)
+	waitStatus(t, filepath.Join(dir, "run"), testTimeout, func(m map[string]any) bool {
+		ob, _ := m["outbox"].(map[string]any)
+		return ob["depth"].(float64) >= 3
+	})
+	code, took := p.stop(syscall.SIGTERM, 10*time.Second)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	// The deadline is 3 s; offline, the agent gives up after about a
+	// second instead.
+	if took > 2500*time.Millisecond {
+		t.Errorf("stopping offline took %s", took)
+	}
+	s, err := store.Open(filepath.Join(dir, "outbox.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st := s.Stats()
+	if st.Count < 3 || st.NextSeq != st.Count+1 {
+		t.Fatalf("outbox after an offline stop: %d records, next seq %d; want every batch since seq 1 kept", st.Count, st.NextSeq)
+	}
+	recs, err := s.Peek(int(st.Count))
+	if err != nil || len(recs) != int(st.Count) || recs[0].Seq != 1 {
+		t.Errorf("peek: %d records (%v), want %d from seq 1", len(recs), err, st.Count)
+	}
+}
