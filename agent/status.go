@@ -107,6 +107,20 @@ type OutboxStatus struct {
 	Rejected     uint64            `json:"rejected"`
 	Timeouts     uint64            `json:"timeouts"`
 	LastError    string            `json:"lastError,omitempty"`
+	// DeadLetterSample lists the oldest dead letters (at most
+	// deadLetterSample) with the reason each was set aside.
+	DeadLetterSample []DeadLetter `json:"deadLetterSample,omitempty"`
+}
+
+// deadLetterSample is how many dead letters Status lists.
+const deadLetterSample = 5
+
+// DeadLetter is a batch the server refused for good (or that could not be
+// sent), kept in the outbox's dead-letter bucket for inspection.
+type DeadLetter struct {
+	Seq    uint64    `json:"seq"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
 }
 
 // BatchStatus counts what the batcher stored.
@@ -158,6 +172,15 @@ func (a *Agent) Status() Status {
 	if ds.LastError != nil {
 		s.Outbox.LastError = ds.LastError.Error()
 	}
+	if st.DeadLetters > 0 {
+		dead, err := a.st.DeadLetters(deadLetterSample)
+		if err != nil {
+			s.Outbox.LastError = "reading dead letters: " + err.Error()
+		}
+		for _, d := range dead {
+			s.Outbox.DeadLetterSample = append(s.Outbox.DeadLetterSample, DeadLetter{Seq: d.Seq, At: d.DeadLettered, Reason: d.Reason})
+		}
+	}
 	s.Batches = BatchStatus{Batches: a.batch.enqueued.Load(), Readings: a.batch.readings.Load(), Lost: a.batch.failed.Load()}
 	if e := a.batch.lastError.Load(); e != nil {
 		s.Batches.LastError = *e
@@ -199,6 +222,9 @@ func (s Status) statusLine() string {
 	line := fmt.Sprintf("%s to %s; outbox %d queued", conn, s.Conn.Server, s.Outbox.Depth)
 	if s.Outbox.Depth > 0 {
 		line += fmt.Sprintf(" (oldest %s)", (time.Duration(s.Outbox.OldestAgeSec) * time.Second).String())
+	}
+	if s.Outbox.DeadLetters > 0 {
+		line += fmt.Sprintf(", %d dead letters", s.Outbox.DeadLetters)
 	}
 	line += fmt.Sprintf("; %d sensors", len(s.Sensors))
 	if failing > 0 {

@@ -113,6 +113,9 @@ func printStatus(w io.Writer, s agent.Status) {
 	o := s.Outbox
 	fmt.Fprintf(w, "outbox:  %d queued (%d bytes, oldest %s), %d in flight, %d acked, %d duplicates, %d dead letters\n", o.Depth, o.Bytes, (time.Duration(o.OldestAgeSec) * time.Second).String(), o.InFlight, o.Acked, o.Duplicates, o.DeadLetters)
 	fmt.Fprintf(w, "         drops: %d by size, %d by count, %d by age; %d readings lost before storage\n", o.Drops["maxBytes"], o.Drops["maxRecords"], o.Drops["maxAge"], s.Batches.Lost)
+	for _, d := range o.DeadLetterSample {
+		fmt.Fprintf(w, "         dead letter seq %d (%s): %s\n", d.Seq, d.At.Format(time.RFC3339), d.Reason)
+	}
 	clock := "synchronised"
 	if !s.Clock.Synced {
 		clock = "NOT synchronised (readings are re-timed when it is)"
