@@ -137,73 +137,111 @@ func (d *dispatcher) start(name string, raw json.RawMessage, reply func(answer))
 		reply(errAnswer(&CommandError{Code: CodeBusy, Message: fmt.Sprintf("more than %d commands running", maxConcurrentCommands)}))
 		return
 	}
+	release := func() { <-d.slots }
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		defer func() { <-d.slots }()
 		if idErr != nil {
+			release()
 			reply(errAnswer(&CommandError{Code: CodeBadArgs, Message: idErr.Error()}))
 			return
 		}
-		reply(d.run(name, id, raw))
+		reply(d.run(name, id, raw, release))
 	}()
 }
 
-// run answers one command, once per id.
-func (d *dispatcher) run(name, id string, raw json.RawMessage) answer {
+// run answers one command, running it at most once per (name, id). The
+// slot (release) is held until the command's function has returned, even
+// if the answer was a timeout, so functions that ignore their context
+// cannot pile up beyond maxConcurrentCommands.
+func (d *dispatcher) run(name, id string, raw json.RawMessage, release func()) answer {
 	if id == "" {
-		return d.exec(name, raw)
+		p := newPending()
+		d.launch(name, raw, release, p, nil)
+		return d.await(name, p)
 	}
 	e, first := d.ids.claim(name, id)
 	if !first {
-		select {
-		case <-e.done:
-			return e.answer
-		case <-d.ctx.Done():
-			return errAnswer(errStopping())
-		}
+		defer release()
+		return d.await(name, e.pending)
 	}
-	a := d.exec(name, raw)
-	d.ids.finish(e, a)
-	return a
+	d.launch(name, raw, release, e.pending, e)
+	return d.await(name, e.pending)
 }
 
-// exec runs a command's function with the timeout and turns its outcome
-// into an answer.
-func (d *dispatcher) exec(name string, raw json.RawMessage) answer {
+// pending is one command's outcome; done is closed once answer is set.
+type pending struct {
+	done   chan struct{}
+	answer answer
+}
+
+func newPending() *pending { return &pending{done: make(chan struct{})} }
+
+// launch runs the command's function on its own goroutine with the
+// command timeout. When it returns, its answer is recorded (in e, if the
+// command has an id), release is called and done is closed. A timeout
+// answer is not remembered for the id: the function gave up, so a retry
+// runs it again.
+func (d *dispatcher) launch(name string, raw json.RawMessage, release func(), c *pending, e *idEntry) {
 	fn, ok := d.lookup(name)
 	if !ok {
-		return errAnswer(&CommandError{Code: CodeUnknownCommand, Message: fmt.Sprintf("unknown command %q", name)})
+		c.answer = errAnswer(&CommandError{Code: CodeUnknownCommand, Message: fmt.Sprintf("unknown command %q", name)})
+		d.finish(c, e, release)
+		return
 	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		defer d.finish(c, e, release)
+		c.answer = d.exec(name, fn, raw)
+	}()
+}
+
+func (d *dispatcher) finish(c *pending, e *idEntry, release func()) {
+	if e != nil && c.answer.ack.Error != nil && c.answer.ack.Error.Code == CodeTimeout {
+		d.ids.forget(e)
+	}
+	close(c.done)
+	if e != nil {
+		d.ids.finished(e)
+	}
+	release()
+}
+
+// await waits for a call's answer, at most the command timeout: a function
+// still running then is answered with a timeout while it goes on.
+func (d *dispatcher) await(name string, c *pending) answer {
+	t := time.NewTimer(d.timeout)
+	defer t.Stop()
+	select {
+	case <-c.done:
+		return c.answer
+	case <-t.C:
+		return errAnswer(&CommandError{Code: CodeTimeout, Message: fmt.Sprintf("command %q did not finish within %s", name, d.timeout)})
+	case <-d.ctx.Done():
+		return errAnswer(errStopping())
+	}
+}
+
+// exec calls fn with the timeout and turns its outcome into an answer; a
+// panic becomes a "failed" answer.
+func (d *dispatcher) exec(name string, fn CommandFunc, raw json.RawMessage) (a answer) {
 	ctx, cancel := context.WithTimeout(d.ctx, d.timeout)
 	defer cancel()
-	type outcome struct {
-		res Result
-		err error
-	}
-	done := make(chan outcome, 1)
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				d.log.Error("command panicked", "command", name, "panic", p)
-				done <- outcome{err: &CommandError{Code: CodeFailed, Message: fmt.Sprintf("command %q failed", name)}}
-			}
-		}()
-		res, err := fn(ctx, raw)
-		done <- outcome{res, err}
+	defer func() {
+		if p := recover(); p != nil {
+			d.log.Error("command panicked", "command", name, "panic", p)
+			a = errAnswer(&CommandError{Code: CodeFailed, Message: fmt.Sprintf("command %q failed", name)})
+		}
 	}()
-	select {
-	case o := <-done:
-		if o.err != nil {
-			return errAnswer(asCommandError(o.err, ctx))
-		}
-		return answer{ack: ack{OK: true, Result: o.res.Value}, binary: o.res.Binary}
-	case <-ctx.Done():
-		if d.ctx.Err() != nil {
-			return errAnswer(errStopping())
-		}
-		return errAnswer(&CommandError{Code: CodeTimeout, Message: fmt.Sprintf("command %q did not finish within %s", name, d.timeout)})
+	res, err := fn(ctx, raw)
+	switch {
+	case err != nil && d.ctx.Err() != nil:
+		return errAnswer(errStopping())
+	case err != nil:
+		return errAnswer(asCommandError(err, ctx))
 	}
+	return answer{ack: ack{OK: true, Result: res.Value}, binary: res.Binary}
 }
 
 func asCommandError(err error, ctx context.Context) *CommandError {
@@ -280,7 +318,9 @@ func decodeArgs(raw json.RawMessage, v any) error {
 	return nil
 }
 
-// idCache remembers the answers of the most recent command ids.
+// idCache remembers the answers of the most recent command ids. Entries
+// of commands still running are never evicted, so the cache may hold up to
+// maxConcurrentCommands more than its bound for a while.
 type idCache struct {
 	mu    sync.Mutex
 	max   int
@@ -289,9 +329,9 @@ type idCache struct {
 }
 
 type idEntry struct {
-	key    string
-	done   chan struct{}
-	answer answer
+	key     string
+	pending *pending
+	running bool // guarded by idCache.mu
 }
 
 func newIDCache(max int) *idCache {
@@ -299,7 +339,7 @@ func newIDCache(max int) *idCache {
 }
 
 // claim returns the entry of (name, id) and whether the caller is the first
-// to claim it (and so must run the command and call finish).
+// to claim it (and so must launch the command with it).
 func (c *idCache) claim(name, id string) (*idEntry, bool) {
 	key := name + "\x00" + id
 	c.mu.Lock()
@@ -307,17 +347,38 @@ func (c *idCache) claim(name, id string) (*idEntry, bool) {
 	if el, ok := c.byKey[key]; ok {
 		return el.Value.(*idEntry), false
 	}
-	e := &idEntry{key: key, done: make(chan struct{})}
+	e := &idEntry{key: key, pending: newPending(), running: true}
 	c.byKey[key] = c.order.PushBack(e)
-	for c.order.Len() > c.max {
-		old := c.order.Front()
-		c.order.Remove(old)
-		delete(c.byKey, old.Value.(*idEntry).key)
-	}
+	c.evictLocked()
 	return e, true
 }
 
-func (c *idCache) finish(e *idEntry, a answer) {
-	e.answer = a
-	close(e.done)
+// finished marks e's command as done, so it may be evicted.
+func (c *idCache) finished(e *idEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e.running = false
+	c.evictLocked()
+}
+
+// forget removes e, so the next command with its id runs again.
+func (c *idCache) forget(e *idEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byKey[e.key]; ok && el.Value == e {
+		c.order.Remove(el)
+		delete(c.byKey, e.key)
+	}
+}
+
+// evictLocked drops the oldest finished entries beyond the bound.
+func (c *idCache) evictLocked() {
+	for el := c.order.Front(); el != nil && c.order.Len() > c.max; {
+		next := el.Next()
+		if e := el.Value.(*idEntry); !e.running {
+			c.order.Remove(el)
+			delete(c.byKey, e.key)
+		}
+		el = next
+	}
 }

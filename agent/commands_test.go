@@ -39,7 +39,7 @@ func TestDispatcherOK(t *testing.T) {
 	d.handle("echo", func(_ context.Context, args json.RawMessage) (Result, error) {
 		return Result{Value: string(args), Binary: []byte{1, 2}}, nil
 	})
-	a := d.run("echo", "", json.RawMessage(`{"x":1}`))
+	a := d.run("echo", "", json.RawMessage(`{"x":1}`), noRelease)
 	if !a.ack.OK || a.ack.Result != `{"x":1}` || a.ack.Error != nil {
 		t.Fatalf("ack %+v", a.ack)
 	}
@@ -68,24 +68,24 @@ func TestDispatcherErrors(t *testing.T) {
 		panic("boom")
 	})
 
-	a := d.run("nope", "", nil)
+	a := d.run("nope", "", nil, noRelease)
 	wantError(t, a, CodeUnknownCommand)
 	if !strings.Contains(a.ack.Error.Message, `"nope"`) {
 		t.Errorf("message %q does not name the command", a.ack.Error.Message)
 	}
-	a = d.run("coded", "", nil)
+	a = d.run("coded", "", nil, noRelease)
 	wantError(t, a, CodeNotFound)
 	if a.ack.Error.Message != "no such thing" {
 		t.Errorf("message %q", a.ack.Error.Message)
 	}
-	a = d.run("plain", "", nil)
+	a = d.run("plain", "", nil, noRelease)
 	wantError(t, a, CodeFailed)
 	if a.ack.Error.Message != "disk on fire" {
 		t.Errorf("message %q", a.ack.Error.Message)
 	}
-	wantError(t, d.run("panics", "", nil), CodeFailed)
+	wantError(t, d.run("panics", "", nil, noRelease), CodeFailed)
 	// The dispatcher still works after a panic.
-	wantError(t, d.run("plain", "", nil), CodeFailed)
+	wantError(t, d.run("plain", "", nil, noRelease), CodeFailed)
 
 	b, err := json.Marshal(errAnswer(&CommandError{Code: CodeBadArgs, Message: "m"}).args()[0])
 	if err != nil {
@@ -111,7 +111,7 @@ func TestDispatcherTimeout(t *testing.T) {
 	})
 	for _, name := range []string{"honours", "ignores"} {
 		start := time.Now()
-		a := d.run(name, "", nil)
+		a := d.run(name, "", nil, noRelease)
 		wantError(t, a, CodeTimeout)
 		if el := time.Since(start); el < timeout {
 			t.Errorf("%s: answered after %s, before the %s timeout", name, el, timeout)
@@ -141,7 +141,7 @@ func TestDispatcherIdempotentRace(t *testing.T) {
 			defer done.Done()
 			ready.Done()
 			<-gate
-			answers[i] = d.run("count", "c-1", json.RawMessage(`{"id":"c-1"}`))
+			answers[i] = d.run("count", "c-1", json.RawMessage(`{"id":"c-1"}`), noRelease)
 		}()
 	}
 	ready.Wait()
@@ -169,7 +169,7 @@ func TestDispatcherIdempotentKeys(t *testing.T) {
 	d.handle("b", count)
 	run := func(name, id string) int32 {
 		t.Helper()
-		a := d.run(name, id, nil)
+		a := d.run(name, id, nil, noRelease)
 		if !a.ack.OK {
 			t.Fatalf("%s %s: %+v", name, id, a.ack)
 		}
@@ -219,10 +219,10 @@ func TestDispatcherDuplicateWhileStopping(t *testing.T) {
 		return Result{}, ctx.Err()
 	})
 	first := make(chan answer, 1)
-	go func() { first <- d.run("slow", "s", nil) }()
+	go func() { first <- d.run("slow", "s", nil, noRelease) }()
 	<-entered
 	second := make(chan answer, 1)
-	go func() { second <- d.run("slow", "s", nil) }()
+	go func() { second <- d.run("slow", "s", nil, noRelease) }()
 	cancel()
 	a2 := <-second
 	if a2.ack.OK {
@@ -348,7 +348,7 @@ func TestDispatcherStopIsNotTimeout(t *testing.T) {
 		return Result{}, nil
 	})
 	got := make(chan answer, 1)
-	go func() { got <- d.run("stuck", "", nil) }()
+	go func() { got <- d.run("stuck", "", nil, noRelease) }()
 	<-entered
 	cancel()
 	a := <-got
@@ -357,3 +357,6 @@ func TestDispatcherStopIsNotTimeout(t *testing.T) {
 		t.Errorf("message %q", a.ack.Error.Message)
 	}
 }
+
+// noRelease is the slot release of commands run directly by tests.
+func noRelease() {}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -252,23 +253,25 @@ func (s *Sampler) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	loops.Wait() // each loop returns within its read timeout plus ReadGrace
-	deadline := time.NewTimer(ShutdownGrace)
-	defer deadline.Stop()
+	// One deadline for the whole shutdown, as a context: its Done channel
+	// stays closed once it fires, for every wait below.
+	grace, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	defer cancel()
 	for _, done := range watchDone {
 		select {
 		case <-done:
-		case <-deadline.C:
+		case <-grace.Done():
 			s.log.Warn("sensor watcher ignored shutdown; closing its sensor anyway")
 		}
 	}
-	s.closeAll(deadline.C)
+	s.closeAll(grace.Done())
 	return ctx.Err()
 }
 
 // closeAll closes every sensor once, after any Read in progress, waiting for
 // reads until deadline fires. Reads that start later fail with
 // ErrSamplerClosed.
-func (s *Sampler) closeAll(deadline <-chan time.Time) {
+func (s *Sampler) closeAll(deadline <-chan struct{}) {
 	s.closed.Store(true)
 	expired := false
 	for _, e := range s.entries {
@@ -291,7 +294,7 @@ func (s *Sampler) closeAll(deadline <-chan time.Time) {
 		if expired {
 			s.log.Warn("closing sensor while a read is still running", "sensor", e.name())
 		}
-		if err := e.sensor.Close(); err != nil {
+		if err := safeClose(e.sensor); err != nil {
 			s.log.Warn("closing sensor failed", "sensor", e.name(), "err", s.wrapErr(e, err))
 		}
 		if held {
@@ -478,6 +481,9 @@ func (s *Sampler) readLocked(ctx context.Context, e *entry) ([]Reading, error) {
 	case <-rctx.Done():
 		res = s.awaitGrace(rctx, e, done, returned)
 	}
+	if res.err == nil {
+		res.err = checkFinite(res.vals)
+	}
 	if res.err != nil {
 		err := s.wrapErr(e, res.err)
 		s.count(e, err, time.Time{})
@@ -514,6 +520,30 @@ func safeRead(ctx context.Context, sensor Sensor) (vals []Value, err error) {
 		}
 	}()
 	return sensor.Read(ctx)
+}
+
+// safeClose calls sensor.Close, turning a panic into an error, so that one
+// driver's panic does not keep the sensors after it (outputs among them)
+// from being closed.
+func safeClose(sensor Sensor) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &Error{Kind: KindOther, Err: fmt.Errorf("close of sensor %q panicked: %v", sensor.Name(), p)}
+		}
+	}()
+	return sensor.Close()
+}
+
+// checkFinite returns a KindBadData error if a value is NaN or infinite:
+// such a value cannot be sent (SenML forbids it) and would make the whole
+// batch it is in unsendable.
+func checkFinite(vals []Value) error {
+	for _, v := range vals {
+		if math.IsNaN(v.Value) || math.IsInf(v.Value, 0) {
+			return &Error{Kind: KindBadData, Err: fmt.Errorf("%s is %v", v.Quantity, v.Value)}
+		}
+	}
+	return nil
 }
 
 // count records the outcome of one read in e's status.
@@ -577,6 +607,10 @@ func stamp(sensor string, vals []Value, st Stamp) []Reading {
 func (s *Sampler) watch(ctx context.Context, e *entry, w Watcher) {
 	emit := func(vals []Value) {
 		if len(vals) == 0 || ctx.Err() != nil {
+			return
+		}
+		if err := checkFinite(vals); err != nil {
+			s.log.Warn("sensor event dropped", "sensor", e.name(), "err", s.wrapErr(e, err))
 			return
 		}
 		st := s.clock.Now()
