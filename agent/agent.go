@@ -36,9 +36,6 @@ const (
 	statusEvery = 5 * time.Second
 	// drainPoll is how often shutdown checks whether the outbox is empty.
 	drainPoll = 50 * time.Millisecond
-	// stopGrace bounds waiting for the sampler, commands and the client
-	// after the flush deadline.
-	stopGrace = 5 * time.Second
 	// maxTokenBytes bounds the token file.
 	maxTokenBytes = 64 << 10
 )
@@ -86,6 +83,7 @@ type Agent struct {
 	stop     context.CancelFunc // ends runCtx, the context of commands
 	runCtx   context.Context
 	reloadCh chan *config.Config
+	reloadMu sync.Mutex    // makes Reload's drain-then-send atomic
 	rejoin   chan struct{} // the server disconnected or refused us
 
 	closeOnce sync.Once
@@ -274,11 +272,13 @@ func (a *Agent) Handle(name string, fn CommandFunc) { a.disp.handle(name, fn) }
 // dropping the connection. Other sections of cfg are ignored until a
 // restart. It is safe to call from any goroutine while Run runs.
 func (a *Agent) Reload(cfg *config.Config) {
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
 	select {
 	case <-a.reloadCh: // a newer reload replaces one not yet applied
 	default:
 	}
-	a.reloadCh <- cfg
+	a.reloadCh <- cfg // never blocks: the buffer of one is empty here
 }
 
 // ConfigError is an error of New caused by a setting (an unreadable token

@@ -17,8 +17,9 @@ import (
 const readingsQueue = 256
 
 // enqueueTimeout bounds one Enqueue (an fsync) so that a stuck disk shows
-// up in the logs instead of silently stopping the batcher.
-const enqueueTimeout = 30 * time.Second
+// up in the logs, well before the systemd watchdog (30 s in the shipped
+// unit) restarts an agent whose batcher stopped making progress.
+const enqueueTimeout = 10 * time.Second
 
 // batcher turns readings into outbox records.
 type batcher struct {
@@ -57,6 +58,9 @@ func (b *batcher) add(ctx context.Context, rs []sensors.Reading, urgent bool) {
 	select {
 	case b.in <- in:
 	case <-ctx.Done():
+		// The sampler is stopping and the batcher is behind: these
+		// readings were never stored. Count them as lost.
+		b.failed.Add(uint64(len(rs)))
 	}
 }
 

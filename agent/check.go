@@ -77,6 +77,6 @@ func checkOne(ctx context.Context, sc config.Sensor, hw Hardware, clock sensors.
 	return res
 }
 
-// checkTimeout is unused by CheckSensors (each sensor has its own timeout)
-// but bounds a whole check run in cmd.
+// CheckTimeout bounds a whole `sioagent check` run; each sensor's read is
+// also bounded by its own timeout.
 const CheckTimeout = 2 * time.Minute

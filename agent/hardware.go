@@ -57,11 +57,12 @@ func buildSensor(sc config.Sensor, hw Hardware) (built, error) {
 		}
 		b.sensor, b.where = s, "simulated"
 	case "ds18b20":
-		s, err := ds18b20.New(ds18b20.Options{Name: sc.Name, Dir: sc.W1Dir, Device: sc.Device})
-		if err != nil {
-			return b, fmt.Errorf("sensor %q: %w", sc.Name, err)
-		}
-		b.sensor, b.where = s, sc.W1Dir+"/"+sc.Device
+		// Lazy: the kernel may list the probe late, or it may be
+		// unplugged; it is retried like a failing read.
+		b.where = sc.W1Dir + "/" + sc.Device
+		b.sensor = &lazySensor{name: sc.Name, driver: sc.Driver, where: b.where, open: func() (sensors.Sensor, error) {
+			return ds18b20.New(ds18b20.Options{Name: sc.Name, Dir: sc.W1Dir, Device: sc.Device})
+		}}
 	case "gpio-in", "gpio-out":
 		b.pin, b.where = sc.Pin, sc.Pin
 		l := &lazySensor{name: sc.Name, driver: sc.Driver, where: sc.Pin, open: func() (sensors.Sensor, error) { return openGPIO(sc, hw) }}

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -48,8 +49,12 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	drainCtx, stopDrain := context.WithCancel(context.Background())
 	defer stopDrain()
-	drainDone := make(chan error, 1)
-	go func() { drainDone <- a.drainer.Run(drainCtx) }()
+	drainDone := make(chan struct{})
+	var drainErr error
+	go func() {
+		defer close(drainDone)
+		drainErr = a.drainer.Run(drainCtx)
+	}()
 
 	batchCtx, stopBatch := context.WithCancel(context.Background())
 	defer stopBatch()
@@ -81,7 +86,11 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	a.notify("READY=1\nSTATUS=" + a.Status().statusLine())
 	a.log.Info("agent running", "device", a.cfg.Device.ID, "server", redactURL(a.cfg.Server.URL), "sensors", len(a.cfg.Sensors), "outbox", a.cfg.Outbox.Path)
-	a.loop(ctx)
+	loopErr := a.loop(ctx, drainDone)
+	if loopErr != nil {
+		a.log.Error("stopping: delivery failed", "err", drainErr)
+		loopErr = fmt.Errorf("agent: delivery stopped: %w", drainErr)
+	}
 
 	a.notify("STOPPING=1")
 	a.log.Info("stopping", "deadline", a.cfg.Agent.ShutdownTimeout)
@@ -99,7 +108,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	if status != nil {
 		status.close()
 	}
-	return a.closeConn()
+	if err := a.closeConn(); err != nil && loopErr == nil {
+		return err
+	}
+	return loopErr
 }
 
 // connect connects the socket and connects it again, after a backoff,
@@ -147,8 +159,14 @@ func (b *rejoinBackoff) next() time.Duration {
 
 func (b *rejoinBackoff) reset() { b.n = 0 }
 
-// loop is the agent's main loop: watchdog, STATUS= updates and reloads.
-func (a *Agent) loop(ctx context.Context) {
+// errDeliveryStopped is returned by loop when the drainer ended by itself.
+var errDeliveryStopped = errors.New("delivery stopped")
+
+// loop is the agent's main loop: watchdog, STATUS= updates and reloads. It
+// returns nil when ctx ends, or errDeliveryStopped if the outbox drainer
+// ended by itself (then nothing would be delivered any more: better to
+// exit and let systemd restart the agent).
+func (a *Agent) loop(ctx context.Context, drainDone <-chan struct{}) error {
 	wd := a.watchdogInterval()
 	var wdC <-chan time.Time
 	if wd > 0 {
@@ -161,7 +179,9 @@ func (a *Agent) loop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
+		case <-drainDone:
+			return errDeliveryStopped
 		case <-wdC:
 			if err := a.healthy(time.Now()); err != nil {
 				a.log.Error("not petting the watchdog", "err", err)

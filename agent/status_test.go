@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"net"
+	"os"
 	"strings"
 	"testing"
 
@@ -37,4 +39,35 @@ func TestStatusListsDeadLetters(t *testing.T) {
 	if line := s.statusLine(); !strings.Contains(line, "outbox 0 queued, 7 dead letters") {
 		t.Errorf("STATUS= line %q", line)
 	}
+}
+
+// A status socket left by a dead process is replaced; one that another
+// live agent serves is not taken over.
+func TestStatusSocketTakeover(t *testing.T) {
+	a, _ := startTestAgent(t, newFakeHardware("GPIO27", "GPIO17"))
+	path := StatusSocketPath(a.cfg.Agent.RuntimeDir)
+	if err := os.MkdirAll(a.cfg.Agent.RuntimeDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	// A stale socket: bound, then its listener gone without unlinking.
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	srv, err := a.serveStatus()
+	if err != nil {
+		t.Fatalf("a stale socket blocked the status socket: %v", err)
+	}
+	// A second agent with the same runtime directory must not steal it.
+	if _, err := a.serveStatus(); err == nil || !strings.Contains(err.Error(), "another agent") {
+		t.Fatalf("second serveStatus = %v, want a refusal", err)
+	}
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatalf("the first agent's socket is gone: %v", err)
+	}
+	c.Close()
+	srv.close()
 }

@@ -3,6 +3,7 @@ package agent
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -42,9 +43,14 @@ func (a *Agent) serveStatus() (*statusServer, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
-	// A socket left by a process that died is in the way; a live agent
-	// holding it would hold the outbox lock too, so New would have failed.
+	// A socket left by a process that died is in the way and is removed;
+	// one that answers belongs to another agent (with another outbox but
+	// the same runtime directory) and is left alone.
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		if c, err := net.DialTimeout("unix", path, statusWriteTimeout); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("%s: another agent answers there", path)
+		}
 		os.Remove(path)
 	}
 	ln, err := net.Listen("unix", path)

@@ -50,6 +50,9 @@ const (
 	// MaxTimeout is the longest ack, connect, command and shutdown timeout
 	// and the longest reconnection delay accepted.
 	MaxTimeout = time.Hour
+	// MinTimeout is the shortest ack, connect and command timeout
+	// accepted: below it every ack or command would time out.
+	MinTimeout = 100 * time.Millisecond
 )
 
 // Defaults and limits of the [outbox] section.

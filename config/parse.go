@@ -28,7 +28,8 @@ var (
 
 // Bounds of the durations outside [[sensors]].
 var (
-	timeoutBounds  = durBounds{max: MaxTimeout}
+	timeoutBounds  = durBounds{min: MinTimeout, max: MaxTimeout}
+	delayBounds    = durBounds{max: MaxTimeout}
 	maxAgeBounds   = durBounds{zero: "no age limit"}
 	batchDelayBnds = durBounds{max: MaxBatchMaxDelay}
 )
@@ -263,9 +264,9 @@ func (p *parser) serverKey(s *Server, k, key string, v any) *Error {
 	case "connect_timeout":
 		s.ConnectTimeout, err = p.duration(key, v, timeoutBounds)
 	case "reconnect_delay":
-		s.ReconnectDelay, err = p.duration(key, v, timeoutBounds)
+		s.ReconnectDelay, err = p.duration(key, v, delayBounds)
 	case "reconnect_delay_max":
-		s.ReconnectDelayMax, err = p.duration(key, v, timeoutBounds)
+		s.ReconnectDelayMax, err = p.duration(key, v, delayBounds)
 	case "ca_file":
 		s.CAFile, err = p.nonEmpty(key, v)
 	case "cert_file":
@@ -522,7 +523,7 @@ func (p *parser) agentKey(a *Agent, k, key string, v any) *Error {
 	var err *Error
 	switch k {
 	case "shutdown_timeout":
-		a.ShutdownTimeout, err = p.duration(key, v, timeoutBounds)
+		a.ShutdownTimeout, err = p.duration(key, v, delayBounds)
 	case "runtime_dir":
 		a.RuntimeDir, err = p.nonEmpty(key, v)
 	case "log_level":

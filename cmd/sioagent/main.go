@@ -67,11 +67,17 @@ func commands() []command {
 
 func main() { os.Exit(mainCode()) }
 
-// mainCode runs the command line of the process; SIGINT and SIGTERM cancel
-// the command's context.
+// mainCode runs the command line of the process; the first SIGINT or
+// SIGTERM cancels the command's context.
 func mainCode() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// After the first signal, the default handling comes back: a
+		// second Ctrl-C ends a shutdown that takes too long.
+		<-ctx.Done()
+		stop()
+	}()
 	return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 }
 

@@ -44,6 +44,11 @@ func runRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
+	// Catch SIGHUP from the start: its default action would kill the
+	// process while it waits for the outbox lock.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "sioagent: config: %v\n", err)
@@ -65,9 +70,6 @@ func runRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 		}
 		return exitError
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go reloadOnHUP(runCtx, hup, *cfgPath, a, log)

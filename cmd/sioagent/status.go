@@ -28,7 +28,7 @@ Asks the running agent, over the unix socket in its runtime directory, for its
 state: connection, outbox depth and oldest record, drops, sensor errors and
 uptime. Needs membership of the agent's group (or root).
 
-Exit codes: 0 answered, 1 no agent answered, 2 bad usage.`
+Exit codes: 0 answered, 1 no agent answered, 2 bad usage, 78 --config does not load.`
 
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
