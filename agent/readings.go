@@ -113,6 +113,14 @@ func (c *codec) decodeBatch(data []byte) ([]sensors.Reading, error) {
 // pack encodes readings as a SenML pack, re-timing each against now (see
 // sensors.Correct).
 func (c *codec) pack(rs []sensors.Reading, now sensors.Stamp) ([]byte, error) {
+	p, _, err := c.packTimed(rs, now)
+	return p, err
+}
+
+// packTimed is pack that also reports whether some reading's time could
+// not be corrected (sensors.TimeUncertain: taken unsynchronised in an
+// earlier boot).
+func (c *codec) packTimed(rs []sensors.Reading, now sensors.Stamp) (pack []byte, uncertain bool, err error) {
 	relative := false
 	readings := make([]senml.Reading, len(rs))
 	times := make([]float64, len(rs)) // seconds: absolute, or negative age
@@ -125,6 +133,7 @@ func (c *codec) pack(rs []sensors.Reading, now sensors.Stamp) ([]byte, error) {
 			unit = ""
 		}
 		readings[i] = senml.Reading{Name: r.Name(), Unit: unit, Value: r.Value, Time: t}
+		uncertain = uncertain || q == sensors.TimeUncertain
 		if q == sensors.TimeRelative {
 			relative = true
 			times[i] = -now.Mono.Seconds() + r.Mono.Seconds()
@@ -133,7 +142,8 @@ func (c *codec) pack(rs []sensors.Reading, now sensors.Stamp) ([]byte, error) {
 		}
 	}
 	if !relative {
-		return c.senml.Encode(c.baseNm, readings)
+		pack, err = c.senml.Encode(c.baseNm, readings)
+		return pack, uncertain, err
 	}
 	// Some readings can only be placed relative to the moment the server
 	// receives the pack (RFC 8428 section 4.5.3: a time below 2^28 is
@@ -144,7 +154,8 @@ func (c *codec) pack(rs []sensors.Reading, now sensors.Stamp) ([]byte, error) {
 		recs[i] = senml.Record{Name: r.Name, Unit: r.Unit, Value: &v, Time: roundMillis(times[i])}
 	}
 	recs[0].BaseName = c.baseNm
-	return c.senml.EncodeRecords(recs)
+	pack, err = c.senml.EncodeRecords(recs)
+	return pack, uncertain, err
 }
 
 func roundMillis(s float64) float64 { return math.Round(s*1000) / 1000 }
@@ -161,10 +172,14 @@ func (c *codec) prepare(clock sensors.Clock) func(uint64, outbox.Batch) (outbox.
 		if err != nil {
 			return b, err
 		}
-		p, err := c.pack(rs, clock.Now())
+		p, uncertain, err := c.packTimed(rs, clock.Now())
 		if err != nil {
 			return b, err
 		}
-		return outbox.Batch{Count: len(rs), ContentType: senml.MediaType, Payload: p}, nil
+		out := outbox.Batch{Count: len(rs), ContentType: senml.MediaType, Payload: p}
+		if uncertain {
+			out.Clock = outbox.ClockUncertain
+		}
+		return out, nil
 	}
 }

@@ -326,6 +326,28 @@ func TestPrepare(t *testing.T) {
 		if ms(got[1].Time) != testNowWall.Add(-5*time.Second).UnixMilli() {
 			t.Errorf("humidity not re-timed: %d ms", ms(got[1].Time))
 		}
+		if out.Clock != "" {
+			t.Errorf("clock %q for times that were all corrected", out.Clock)
+		}
+	})
+	t.Run("uncertain times are flagged", func(t *testing.T) {
+		// A batch of an earlier boot that never synced (a batch holds
+		// readings of one boot).
+		rs := []sensors.Reading{
+			reading("g", "temperature", 21.5, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), 40*time.Second, "b0", false),
+			reading("g", "temperature", 20, time.Date(2026, 11, 1, 0, 0, 10, 0, time.UTC), 50*time.Second, "b0", false),
+		}
+		payload, err := c.encodeBatch(rs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := prep(8, outbox.Batch{Count: 2, ContentType: ContentTypeReadings, Payload: payload})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Clock != outbox.ClockUncertain {
+			t.Errorf("clock %q, want %q", out.Clock, outbox.ClockUncertain)
+		}
 	})
 	t.Run("undecodable", func(t *testing.T) {
 		if _, err := prep(1, outbox.Batch{Count: 1, ContentType: ContentTypeReadings, Payload: []byte{0x01, 0x02}}); err == nil {

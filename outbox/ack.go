@@ -20,7 +20,17 @@ type Header struct {
 	Count int `json:"count"`
 	// ContentType is the payload's media type.
 	ContentType string `json:"contentType"`
+	// Clock, when not empty, qualifies the payload's times (Batch.Clock):
+	// ClockUncertain says some of them could not be checked against a
+	// synchronised clock.
+	Clock string `json:"clock,omitempty"`
 }
+
+// ClockUncertain is the Header.Clock of a batch holding readings taken
+// before the device's clock was synchronised, in an earlier boot, whose
+// times could not be corrected: they may be off by as long as the device
+// was powered off.
+const ClockUncertain = "uncertain"
 
 // Ack is the server's acknowledgement of one telemetry event, its first ack
 // argument:

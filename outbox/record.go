@@ -34,6 +34,9 @@ type Batch struct {
 	ContentType string
 	// Payload travels as the event's binary attachment.
 	Payload []byte
+	// Clock goes into the header's clock field (see Header.Clock). It is
+	// not stored: Options.Prepare sets it just before a send.
+	Clock string
 }
 
 // AppendBinary appends the record encoding of b to dst:
