@@ -19,7 +19,8 @@ const (
 	// DefaultMaxBackoff is the longest wait between retries of a failing
 	// sensor when SamplerOptions.MaxBackoff is zero.
 	DefaultMaxBackoff = 5 * time.Minute
-	// MinBackoff is the shortest wait before retrying a failed read.
+	// MinBackoff is the base wait before retrying a failed read; jitter
+	// (BackoffJitter) may shorten a single wait below it.
 	MinBackoff = time.Second
 	// BackoffJitter is the fraction by which a retry delay is randomly
 	// lengthened or shortened, so that sensors on one bus do not retry in

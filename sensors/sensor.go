@@ -58,7 +58,9 @@ func (r Reading) Name() string { return r.Sensor + "/" + r.Quantity }
 // Read must honour ctx (the sampler gives it the sensor's read timeout) and
 // return quickly once ctx is done. Read is never called concurrently for one
 // sensor. Close releases the hardware (halts pins, puts chips to sleep); it is
-// called once, after the last Read.
+// called once, after the last Read, except that a Read stuck past its
+// timeout and the sampler's shutdown grace may still be running: Close must
+// tolerate that (and such a Read should then fail).
 type Sensor interface {
 	// Name returns the configured name of the sensor.
 	Name() string

@@ -5,8 +5,9 @@
 // Reading <dir>/<device>/w1_slave makes the kernel run a conversion and
 // blocks for up to 750 ms (12-bit). Read does the file read in a goroutine
 // so that it returns as soon as its context ends; at most one file read is
-// in flight per sensor, and a read that finishes after its Read gave up is
-// used by the next Read.
+// in flight per sensor: a Read that finds one still running waits for its
+// result instead of starting another, and a result that arrives after
+// every Read gave up is discarded as stale.
 package ds18b20
 
 import (

@@ -69,8 +69,11 @@ type Found struct {
 	Addr uint16
 	// Chip names the chip if it was identified, else "".
 	Chip string
-	// InUse means a kernel driver holds the address (EBUSY), shown as
-	// "UU" by i2cdetect; the address was not probed.
+	// InUse means the probe failed with EBUSY, shown as "UU" like
+	// i2cdetect does. On Linux, EBUSY for an address a kernel driver owns
+	// comes from the I2C_SLAVE ioctl, which periph's I2C_RDWR transfers do
+	// not use, so on a Pi such addresses are probed and usually answer as
+	// ordinary devices; check /sys/bus/i2c/devices for kernel drivers.
 	InUse bool
 }
 
