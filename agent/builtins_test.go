@@ -91,7 +91,7 @@ interval = "1h"
 
 var testClockWall = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
-func testConfig(t *testing.T, format string) *config.Config {
+func testConfig(t testing.TB, format string) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
 	data := fmt.Sprintf(format, filepath.Join(dir, "outbox.db"), filepath.Join(dir, "run"))
@@ -104,7 +104,7 @@ func testConfig(t *testing.T, format string) *config.Config {
 
 // startTestAgent builds an agent and starts its sensors without Run. stop
 // halts the sensors and closes the agent; it runs at cleanup if not before.
-func startTestAgent(t *testing.T, hw Hardware) (a *Agent, stop func()) {
+func startTestAgent(t testing.TB, hw Hardware) (a *Agent, stop func()) {
 	t.Helper()
 	cfg := testConfig(t, builtinsTOML)
 	clock := sensors.ClockFunc(func() sensors.Stamp {
@@ -126,7 +126,7 @@ func startTestAgent(t *testing.T, hw Hardware) (a *Agent, stop func()) {
 	return a, stop
 }
 
-func stopTestAgent(t *testing.T, a *Agent) {
+func stopTestAgent(t testing.TB, a *Agent) {
 	a.sampler().halt()
 	a.stop()
 	a.disp.wait()
