@@ -263,6 +263,9 @@ func TestAgentRunsNotifiesAndStops(t *testing.T) {
 	cfg := agentConfig{dir: dir, url: srv.URL(), device: "e2e-run", interval: "50ms"}.write(t)
 	p := startAgent(t, cfg)
 	p.waitNotify("READY=1", testTimeout)
+	if line := p.waitNotify("STATUS=", time.Second); !strings.Contains(line, "outbox") || !strings.Contains(line, srv.URL()) {
+		t.Errorf("STATUS line %q lacks the server or the outbox depth", line)
+	}
 	p.waitNotify("WATCHDOG=1", 5*time.Second)
 	st := waitTelemetry(t, srv.URL(), "e2e-run", testTimeout, func(s telemetryStats) bool { return s.Records >= 20 })
 	if len(st.Runs) != 1 || st.Runs[0][0] != 1 {
