@@ -798,3 +798,43 @@ func TestAgentStopsOfflineKeepingTheOutbox(t *testing.T) {
 		t.Errorf("peek: %d records (%v), want %d from seq 1", len(recs), err, st.Count)
 	}
 }
+
+// The agent is SIGKILLed again and again while it samples and delivers:
+// every batch it committed reaches the server exactly once in seq terms
+// (the server's seqs form one run from 1 to the last seq the store handed
+// out, duplicates acked as such), and the store never skips or reuses a
+// seq across the restarts.
+func TestAgentKilledRepeatedly(t *testing.T) {
+	srv := nodeserver.Start(t, nodeserver.Options{})
+	dir := t.TempDir()
+	cfg := agentConfig{dir: dir, url: srv.URL(), device: "e2e-kill", interval: "50ms", batchDelay: "50ms"}.write(t)
+	const kills = 6
+	for i := range kills {
+		p := startAgent(t, cfg)
+		p.waitNotify("READY=1", testTimeout)
+		time.Sleep(time.Duration(300+100*i) * time.Millisecond)
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+	p := startAgent(t, cfg)
+	p.waitNotify("READY=1", testTimeout)
+	waitStatus(t, filepath.Join(dir, "run"), testTimeout, func(m map[string]any) bool {
+		ob, _ := m["outbox"].(map[string]any)
+		conn, _ := m["connection"].(map[string]any)
+		return conn["connected"] == true && ob["depth"] == float64(0)
+	})
+	if code, _ := p.stop(syscall.SIGTERM, 10*time.Second); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	s, err := store.Open(filepath.Join(dir, "outbox.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := s.Stats()
+	s.Close()
+	st := askTelemetry(t, srv.URL(), "e2e-kill")
+	if len(st.Runs) != 1 || st.Runs[0][0] != 1 || st.Runs[0][1] != left.NextSeq-1 || left.Count != 0 {
+		t.Fatalf("after %d kills: server seqs %v, store next seq %d with %d queued; want one run 1..%d", kills, st.Runs, left.NextSeq, left.Count, left.NextSeq-1)
+	}
+	t.Logf("%d kills: %d batches stored once, %d duplicates acked", kills, st.Stored, st.Duplicates)
+}
