@@ -10,6 +10,7 @@
 #   make test-arm run the pure packages' tests built for ARMv6 under qemu-arm
 #   make dist    release binaries in dist/: linux armv6 (every Pi on a 32-bit
 #                OS), armv7, arm64 and amd64; static, stripped, reproducible
+#   make deb     Debian packages in dist/ (armhf, arm64, amd64); scripts/deb.sh
 #   make clean   remove build outputs and the server's node_modules
 
 SHELL := bash
@@ -34,7 +35,7 @@ NODE_STAMP := $(SERVER_DIR)/node_modules/.package-lock.json
 # (ARMv7), 64-bit Pi OS (arm64). Static, no cgo.
 CROSS_TARGETS := arm/6 arm/7 arm64
 
-.PHONY: system-deps test fmt-check vet test-go cross test-arm demo fuzz bench node-deps clean dist build build-arm6 build-arm7 build-arm64
+.PHONY: system-deps test fmt-check vet test-go cross test-arm demo fuzz bench node-deps clean dist build build-arm6 build-arm7 build-arm64 deb
 
 ## Reference server dependencies ---------------------------------------------
 
@@ -100,6 +101,10 @@ build-arm64:
 dist: build-arm6 build-arm7 build-arm64
 	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/sioagent-linux-amd64 ./cmd/sioagent
 	cd dist && sha256sum sioagent-linux-* > SHA256SUMS
+
+# One .deb per architecture with unit, user and config (DESIGN.md section 5).
+deb:
+	for arch in armhf arm64 amd64; do GO='$(GO)' scripts/deb.sh $$arch dist; done
 
 ## Demo, fuzzing, benchmarks -------------------------------------------------
 
