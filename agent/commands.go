@@ -92,6 +92,7 @@ type dispatcher struct {
 	ids      *idCache
 	log      *slog.Logger
 	wg       sync.WaitGroup
+	stopping bool            // guarded by mu: no command starts any more
 	ctx      context.Context // ends when the agent stops
 }
 
@@ -131,14 +132,22 @@ func (d *dispatcher) onEvent(ev *socketio.Event) {
 // once, on the caller's goroutine.
 func (d *dispatcher) start(name string, raw json.RawMessage, reply func(answer)) {
 	id, idErr := commandID(raw)
+	d.mu.Lock()
+	if d.stopping {
+		d.mu.Unlock()
+		reply(errAnswer(errStopping()))
+		return
+	}
+	d.wg.Add(1) // under mu: close cannot be between the check and the Add
+	d.mu.Unlock()
 	select {
 	case d.slots <- struct{}{}:
 	default:
+		d.wg.Done()
 		reply(errAnswer(&CommandError{Code: CodeBusy, Message: fmt.Sprintf("more than %d commands running", maxConcurrentCommands)}))
 		return
 	}
 	release := func() { <-d.slots }
-	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
 		if idErr != nil {
@@ -269,6 +278,28 @@ func (d *dispatcher) reply(ev *socketio.Event, a answer) {
 // wait waits for running commands to finish.
 func (d *dispatcher) wait() { d.wg.Wait() }
 
+// close stops new commands (they are answered "agent stopping") and waits
+// up to grace for the running ones. It reports whether they all finished;
+// functions that ignore their context may go on after it returns.
+func (d *dispatcher) close(grace time.Duration) bool {
+	d.mu.Lock()
+	d.stopping = true
+	d.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		d.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
 // commandID returns the "id" member of a command's argument object, if any.
 func commandID(raw json.RawMessage) (string, error) {
 	raw = bytes.TrimSpace(raw)
@@ -325,23 +356,26 @@ type idCache struct {
 	mu    sync.Mutex
 	max   int
 	order *list.List // of *idEntry, oldest first
-	byKey map[string]*list.Element
+	byKey map[idKey]*list.Element
 }
 
+// idKey identifies a command for idempotency: its name and id.
+type idKey struct{ name, id string }
+
 type idEntry struct {
-	key     string
+	key     idKey
 	pending *pending
 	running bool // guarded by idCache.mu
 }
 
 func newIDCache(max int) *idCache {
-	return &idCache{max: max, order: list.New(), byKey: map[string]*list.Element{}}
+	return &idCache{max: max, order: list.New(), byKey: map[idKey]*list.Element{}}
 }
 
 // claim returns the entry of (name, id) and whether the caller is the first
 // to claim it (and so must launch the command with it).
 func (c *idCache) claim(name, id string) (*idEntry, bool) {
-	key := name + "\x00" + id
+	key := idKey{name, id}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.byKey[key]; ok {

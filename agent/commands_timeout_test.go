@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -115,4 +116,58 @@ func TestRunningIDsAreNotEvicted(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// Commands arriving while the agent stops are answered "agent stopping"
+// and never race the final wait (a WaitGroup reused during Wait panics);
+// close gives up on functions that ignore their context after its grace.
+func TestDispatcherCloseRacesStart(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	d := newDispatcher(ctx, testCommandTimeout, 8, slog.New(slog.DiscardHandler))
+	release := make(chan struct{})
+	d.handle("quick", func(context.Context, json.RawMessage) (Result, error) { return Result{Value: 1}, nil })
+	d.handle("deaf", func(context.Context, json.RawMessage) (Result, error) {
+		<-release
+		return Result{Value: 2}, nil
+	})
+	answers := make(chan answer, 1000)
+	reply := func(a answer) { answers <- a }
+	d.start("deaf", nil, reply)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				d.start("quick", nil, reply)
+			}
+		}()
+	}
+	cancel()
+	if d.close(50 * time.Millisecond) {
+		t.Fatal("close reported every command done while one ignores its context")
+	}
+	wg.Wait()
+	d.start("quick", nil, reply)
+	a := <-answers
+	for len(answers) > 0 {
+		a = <-answers
+	}
+	wantError(t, a, CodeFailed) // the last one came after close
+	close(release)
+	if !d.close(5 * time.Second) {
+		t.Fatal("the deaf command did not finish after its release")
+	}
+}
+
+// Ids of different commands never share a cache entry, whatever bytes
+// their names and ids hold.
+func TestIDKeysDoNotCollide(t *testing.T) {
+	d := testDispatcher(t, testCommandTimeout, 8)
+	var ran atomic.Int32
+	d.handle("a", func(context.Context, json.RawMessage) (Result, error) { ran.Add(1); return Result{Value: "a"}, nil })
+	wantError(t, d.run("a\x00b", "c", nil, noRelease), CodeUnknownCommand)
+	if a := d.run("a", "b\x00c", nil, noRelease); !a.ack.OK || ran.Load() != 1 {
+		t.Fatalf("command a with id b\\x00c answered %+v (ran %d)", a.ack, ran.Load())
+	}
 }

@@ -18,6 +18,9 @@ const (
 	// offlineGrace is how long shutdown keeps waiting for the connection
 	// to come back before leaving the rest of the outbox on disk.
 	offlineGrace = time.Second
+	// commandsGrace is how long shutdown waits for running commands
+	// after their context was cancelled.
+	commandsGrace = 2 * time.Second
 )
 
 // Errors of Run.
@@ -89,7 +92,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	loopErr := a.loop(ctx, drainDone)
 	if loopErr != nil {
 		a.log.Error("stopping: delivery failed", "err", drainErr)
-		loopErr = fmt.Errorf("agent: delivery stopped: %w", drainErr)
+		cause := drainErr
+		if cause == nil {
+			cause = errDeliveryStopped
+		}
+		loopErr = fmt.Errorf("agent: delivery stopped: %w", cause)
 	}
 
 	a.notify("STOPPING=1")
@@ -98,11 +105,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.sampler().halt()
 	stopBatch()
 	<-batchDone
-	a.flush(deadline)
+	if loopErr == nil {
+		a.flush(deadline) // nothing would drain it after delivery stopped
+	}
 	stopDrain()
 	<-drainDone
 	a.stop()
-	a.disp.wait()
+	if !a.disp.close(commandsGrace) {
+		a.log.Warn("commands still running at exit (they ignore their context)", "grace", commandsGrace)
+	}
 	stopConn()
 	<-connDone
 	if status != nil {

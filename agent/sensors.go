@@ -92,6 +92,9 @@ func closeBuilt(m map[string]built) {
 // cannot be built, the old ones keep running.
 func (a *Agent) reload(cfg *config.Config) {
 	old := a.sampler()
+	// Commands arriving meanwhile answer "sensors are not running" rather
+	// than act on sensors that are being closed.
+	a.setSampler(nil)
 	old.halt()
 	run, err := a.startSampler(cfg.Sensors)
 	if err != nil {
