@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -40,18 +41,73 @@ func (s *Session) dialWebSocket(ctx context.Context, sid string) (*wsTransport, 
 	if err != nil {
 		return nil, err
 	}
+	// gorilla/websocket honours only the context's deadline during the
+	// TLS and HTTP upgrade handshakes, not its cancellation: on a link
+	// that went silent, Close would wait for HandshakeTimeout. So the
+	// connection is kept and given a past deadline when ctx ends.
+	var cut connCutter
+	defer cut.stop()
 	d := websocket.Dialer{
 		Proxy:            s.opts.Proxy,
 		TLSClientConfig:  s.opts.TLSConfig,
 		HandshakeTimeout: s.opts.HandshakeTimeout,
-		NetDialContext:   s.opts.NetDialContext,
+		NetDialContext:   cut.wrap(ctx, s.opts.NetDialContext),
 		Jar:              s.jar,
 	}
 	conn, resp, err := d.DialContext(ctx, u.String(), s.opts.Header)
 	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+		}
 		return nil, dialError(err, resp)
 	}
+	if !cut.stop() {
+		conn.Close() // ctx ended as the handshake completed
+		return nil, &TransportError{Op: "dial", Err: ctx.Err()}
+	}
 	return &wsTransport{conn: conn, writeTimeout: s.opts.WriteTimeout}, nil
+}
+
+// connCutter sets a past deadline on the connections a dial opened once
+// the dial's context ends, to unblock reads the dialer does not bound by
+// the context itself.
+type connCutter struct {
+	mu    sync.Mutex
+	stops []func() bool
+}
+
+// wrap returns a dial function (dial, or a net.Dialer when nil) that
+// registers each connection it opens.
+func (c *connCutter) wrap(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	return func(dctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(dctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+		c.mu.Lock()
+		c.stops = append(c.stops, stop)
+		c.mu.Unlock()
+		return conn, nil
+	}
+}
+
+// stop disarms the cutter; it reports false if ctx already ended and a
+// deadline may have been set.
+func (c *connCutter) stop() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ok := true
+	for _, stop := range c.stops {
+		if !stop() {
+			ok = false
+		}
+	}
+	c.stops = nil
+	return ok
 }
 
 func dialError(err error, resp *http.Response) error {
