@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sioagent/sioagent/bench/internal/soakutil"
 	"github.com/sioagent/sioagent/internal/faultproxy"
 	"github.com/sioagent/sioagent/internal/nodeserver"
 )
@@ -80,22 +81,22 @@ type injector struct {
 // if a server restart failed or what the old server stored could not be
 // counted (then the soak cannot tell what was lost).
 func (f *injector) run(ctx context.Context) error {
-	faults := newTimer(f.nextInterval())
-	defer faults.stop()
-	restarts := newTimer(f.restartEvery)
-	defer restarts.stop()
+	faults := soakutil.NewTimer(f.nextInterval())
+	defer faults.Stop()
+	restarts := soakutil.NewTimer(f.restartEvery)
+	defer restarts.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-faults.c():
+		case <-faults.C():
 			f.inject(ctx, linkFaults[f.rng.IntN(len(linkFaults))])
-			faults.reset(f.nextInterval())
-		case <-restarts.c():
+			faults.Reset(f.nextInterval())
+		case <-restarts.C():
 			if err := f.restart(ctx); err != nil {
 				return err
 			}
-			restarts.reset(f.restartEvery)
+			restarts.Reset(f.restartEvery)
 		}
 	}
 }
@@ -171,36 +172,5 @@ func sleep(ctx context.Context, d time.Duration) {
 	select {
 	case <-t.C:
 	case <-ctx.Done():
-	}
-}
-
-// timer is a time.Timer that may be disabled (a zero or negative duration
-// never fires).
-type timer struct{ t *time.Timer }
-
-func newTimer(d time.Duration) *timer {
-	if d <= 0 {
-		return &timer{}
-	}
-	return &timer{t: time.NewTimer(d)}
-}
-
-// c returns the timer's channel, or nil (blocks forever) when disabled.
-func (t *timer) c() <-chan time.Time {
-	if t.t == nil {
-		return nil
-	}
-	return t.t.C
-}
-
-func (t *timer) reset(d time.Duration) {
-	if t.t != nil && d > 0 {
-		t.t.Reset(d)
-	}
-}
-
-func (t *timer) stop() {
-	if t.t != nil {
-		t.t.Stop()
 	}
 }

@@ -49,6 +49,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sioagent/sioagent/bench/internal/soakutil"
 	"github.com/sioagent/sioagent/internal/faultproxy"
 	"github.com/sioagent/sioagent/internal/nodeserver"
 )
@@ -184,10 +185,10 @@ func run(o options, out, errOut io.Writer) int {
 	}
 	defer runner.stop() // a no-op once stopped below
 
-	var sampler memSampler
+	var sampler soakutil.Sampler
 	sampleCtx, stopSampling := context.WithCancel(context.Background())
 	samplerDone := make(chan struct{})
-	go func() { defer close(samplerDone); sampler.run(sampleCtx, start) }()
+	go func() { defer close(samplerDone); sampler.Run(sampleCtx, start) }()
 	led := &ledger{url: srv.URL(), device: cfg.Device.ID}
 	inj := &injector{
 		proxy: proxy, server: srv, ledger: led, tr: tr,
@@ -223,14 +224,14 @@ func run(o options, out, errOut io.Writer) int {
 	stopSampling()
 	<-samplerDone
 	r.elapsed = time.Since(start)
-	r.mem = sampler.figures()
+	r.mem = sampler.Figures()
 	r.agents = runner.totals()
 	r.faults = inj.counts()
 	r.acct = analyse(led.lives(), r.outbox.produced())
-	r.gAfterAgent = settleGoroutines(r.gBeforeAgent)
+	r.gAfterAgent = soakutil.SettleGoroutines(r.gBeforeAgent)
 	proxy.Close()
 	srv.Stop()
-	r.gEnd = settleGoroutines(r.gStart)
+	r.gEnd = soakutil.SettleGoroutines(r.gStart)
 	if r.gAfterAgent > r.gBeforeAgent || r.gEnd > r.gStart {
 		fmt.Fprintln(errOut, "agentsoak: goroutines still running:")
 		_ = pprof.Lookup("goroutine").WriteTo(errOut, 1)
@@ -247,13 +248,13 @@ func run(o options, out, errOut io.Writer) int {
 // duration has passed, the soak is interrupted, the injector fails or the
 // agent stops by itself. It reports whether it was interrupted and why
 // the soak stopped early, if it did.
-func drive(ctx context.Context, o options, start time.Time, errOut io.Writer, runner *agentRunner, inj *injector, sampler *memSampler, injDone <-chan error) (bool, error) {
+func drive(ctx context.Context, o options, start time.Time, errOut io.Writer, runner *agentRunner, inj *injector, sampler *soakutil.Sampler, injDone <-chan error) (bool, error) {
 	end := time.NewTimer(o.duration)
 	defer end.Stop()
 	progress := time.NewTicker(progressEvery)
 	defer progress.Stop()
-	restarts := newTimer(o.agentRestartEvery)
-	defer restarts.stop()
+	restarts := soakutil.NewTimer(o.agentRestartEvery)
+	defer restarts.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -267,13 +268,13 @@ func drive(ctx context.Context, o options, start time.Time, errOut io.Writer, ru
 			return false, err
 		case <-runner.exited():
 			return false, fmt.Errorf("agent run %d stopped by itself: %v", runner.runs, runner.exitErr())
-		case <-restarts.c():
+		case <-restarts.C():
 			if err := runner.restart(); err != nil {
 				return false, err
 			}
-			restarts.reset(o.agentRestartEvery)
+			restarts.Reset(o.agentRestartEvery)
 		case <-progress.C:
-			fmt.Fprintln(errOut, progressLine(time.Since(start), o.duration, inj.counts(), runner.totals(), sampler.figures()))
+			fmt.Fprintln(errOut, progressLine(time.Since(start), o.duration, inj.counts(), runner.totals(), sampler.Figures()))
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/sioagent/sioagent/bench/internal/soakutil"
 )
 
 // report is everything the soak prints at the end.
@@ -21,7 +23,7 @@ type report struct {
 	agents      agentTotals
 	faults      faultCounts
 	acct        accounting
-	mem         memFigures
+	mem         soakutil.Figures
 
 	// Goroutine counts: at start, with the server and proxy running but
 	// no agent yet, after the last agent stopped, and at the end (server
@@ -48,10 +50,10 @@ func (r *report) failures() []string {
 }
 
 // progressLine is the one-line summary printed every progressEvery.
-func progressLine(elapsed, planned time.Duration, fc faultCounts, t agentTotals, mem memFigures) string {
+func progressLine(elapsed, planned time.Duration, fc faultCounts, t agentTotals, mem soakutil.Figures) string {
 	return fmt.Sprintf("agentsoak %v/%v: faults %s | agent runs %d, connects %d, batches %d, acked %d, dup %d, depth %d | heap %s peak %s | goroutines peak %d",
 		elapsed.Round(time.Second), planned, fc, t.Runs, t.Connects, t.Batches, t.Acked, t.Duplicates, t.Depth,
-		mib(mem.LastHeap), mib(mem.PeakHeap), mem.PeakGoroutines)
+		soakutil.MiB(mem.LastHeap), soakutil.MiB(mem.PeakHeap), mem.PeakGoroutines)
 }
 
 // String lists the counts by kind.
@@ -98,11 +100,11 @@ func (r *report) write(w io.Writer) {
 	}
 	line("outbox at the end", "%d left, %d dropped, %d dead letters, %d quarantined (%s)", ob.Left, ob.Dropped, ob.DeadLetters, ob.Quarantined, drained)
 	line("peak heap", "%s HeapInuse (first sample %s, last %s, peak at %v; %d samples)",
-		mib(mem.PeakHeap), mib(mem.FirstHeap), mib(mem.LastHeap), mem.PeakHeapAt.Round(time.Second), mem.Samples)
+		soakutil.MiB(mem.PeakHeap), soakutil.MiB(mem.FirstHeap), soakutil.MiB(mem.LastHeap), mem.PeakHeapAt.Round(time.Second), mem.Samples)
 	if mem.RSSUnavailableBy != nil {
 		line("peak RSS", "unknown (%v)", mem.RSSUnavailableBy)
 	} else {
-		line("peak RSS", "%s VmHWM (VmRSS at the end %s; this process: agent, proxy and harness, not node)", mib(mem.PeakRSS), mib(mem.EndRSS))
+		line("peak RSS", "%s VmHWM (VmRSS at the end %s; this process: agent, proxy and harness, not node)", soakutil.MiB(mem.PeakRSS), soakutil.MiB(mem.EndRSS))
 	}
 	line("goroutines", "%d at start, %d before the agent, peak %d, %d after the agent stopped, %d at the end",
 		r.gStart, r.gBeforeAgent, mem.PeakGoroutines, r.gAfterAgent, r.gEnd)

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/sioagent/sioagent/bench/internal/soakutil"
 	"github.com/sioagent/sioagent/internal/faultproxy"
 	"github.com/sioagent/sioagent/internal/nodeserver"
 )
@@ -48,22 +49,22 @@ type injector struct {
 // run injects faults until ctx ends; it returns an error only if the
 // server could not be restarted. The proxy is never left frozen.
 func (f *injector) run(ctx context.Context) error {
-	faults := newTimer(f.nextInterval())
-	defer faults.stop()
-	restarts := newTimer(f.restartEvery)
-	defer restarts.stop()
+	faults := soakutil.NewTimer(f.nextInterval())
+	defer faults.Stop()
+	restarts := soakutil.NewTimer(f.restartEvery)
+	defer restarts.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-faults.c():
+		case <-faults.C():
 			f.inject(ctx, linkFaults[f.rng.IntN(len(linkFaults))])
-			faults.reset(f.nextInterval())
-		case <-restarts.c():
+			faults.Reset(f.nextInterval())
+		case <-restarts.C():
 			if err := f.restart(); err != nil {
 				return err
 			}
-			restarts.reset(f.restartEvery)
+			restarts.Reset(f.restartEvery)
 		}
 	}
 }
@@ -112,35 +113,4 @@ func (f *injector) restart() error {
 	err := f.server.Relaunch()
 	f.mon.restartEnds(err)
 	return err
-}
-
-// timer is a time.Timer that may be disabled (a zero or negative duration
-// never fires).
-type timer struct{ t *time.Timer }
-
-func newTimer(d time.Duration) *timer {
-	if d <= 0 {
-		return &timer{}
-	}
-	return &timer{t: time.NewTimer(d)}
-}
-
-// c returns the timer's channel, or nil (blocks forever) when disabled.
-func (t *timer) c() <-chan time.Time {
-	if t.t == nil {
-		return nil
-	}
-	return t.t.C
-}
-
-func (t *timer) reset(d time.Duration) {
-	if t.t != nil && d > 0 {
-		t.t.Reset(d)
-	}
-}
-
-func (t *timer) stop() {
-	if t.t != nil {
-		t.t.Stop()
-	}
 }

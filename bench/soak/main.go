@@ -45,6 +45,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sioagent/sioagent/bench/internal/soakutil"
 	"github.com/sioagent/sioagent/internal/faultproxy"
 	"github.com/sioagent/sioagent/internal/nodeserver"
 	"github.com/sioagent/sioagent/protocol/engineio"
@@ -197,12 +198,12 @@ func run(cfg config) int {
 	}
 	defer client.Close()
 
-	var sampler memSampler
+	var sampler soakutil.Sampler
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	samplerDone := make(chan struct{})
 	go func() {
 		defer close(samplerDone)
-		sampler.run(bgCtx, start)
+		sampler.Run(bgCtx, start)
 	}()
 	inj := &injector{
 		proxy: proxy, server: srv, mon: mon,
@@ -223,13 +224,13 @@ func run(cfg config) int {
 	<-samplerDone
 	r.elapsed = time.Since(start)
 	r.st = mon.finish()
-	r.mem = sampler.figures()
+	r.mem = sampler.Figures()
 	client.Close()
-	r.gAfterClose = settleGoroutines(r.gBeforeClient)
+	r.gAfterClose = soakutil.SettleGoroutines(r.gBeforeClient)
 	proxy.Close()
 	srv.Stop()
 	stop()
-	r.gEnd = settleGoroutines(r.gStart)
+	r.gEnd = soakutil.SettleGoroutines(r.gStart)
 	if r.gAfterClose > r.gBeforeClient || r.gEnd > r.gStart {
 		fmt.Fprintln(os.Stderr, "soak: goroutines still running:")
 		_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
@@ -280,7 +281,7 @@ func connect(ctx context.Context, cfg config, url string, mon *monitor) (*socket
 // drive keeps the stream running and prints progress until the duration
 // has passed, the soak is interrupted, or the injector fails. It reports
 // whether it was interrupted and the injector's error.
-func drive(ctx context.Context, cfg config, start time.Time, mon *monitor, sampler *memSampler, sock *socketio.Socket, injDone <-chan error) (bool, error) {
+func drive(ctx context.Context, cfg config, start time.Time, mon *monitor, sampler *soakutil.Sampler, sock *socketio.Socket, injDone <-chan error) (bool, error) {
 	everyMs := int(cfg.streamEvery.Milliseconds())
 	emit := func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, emitTimeout)
@@ -305,7 +306,7 @@ func drive(ctx context.Context, cfg config, start time.Time, mon *monitor, sampl
 			}
 			return false, err
 		case <-progress.C:
-			fmt.Fprintln(os.Stderr, progressLine(time.Since(start), cfg.duration, mon.snapshot(), sampler.figures()))
+			fmt.Fprintln(os.Stderr, progressLine(time.Since(start), cfg.duration, mon.snapshot(), sampler.Figures()))
 		case <-mon.requests:
 			mon.maintainStream(ctx, sock.ID, emit)
 		case <-tick.C:

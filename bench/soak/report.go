@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sioagent/sioagent/bench/internal/soakutil"
 )
 
 // report is everything the soak prints at the end.
@@ -16,7 +18,7 @@ type report struct {
 	interrupted bool
 	runErr      error // why the soak stopped early, if it did
 	st          stats
-	mem         memFigures
+	mem         soakutil.Figures
 
 	// Goroutine counts: at start, with the server and proxy running but
 	// no client yet, after the client's Close, and at the end (server and
@@ -47,11 +49,11 @@ func (r *report) failures() []string {
 }
 
 // progressLine is the one-line summary printed every progressEvery.
-func progressLine(elapsed, planned time.Duration, st stats, mem memFigures) string {
+func progressLine(elapsed, planned time.Duration, st stats, mem soakutil.Figures) string {
 	return fmt.Sprintf("soak %v/%v: faults %s | disc %d reconn %d recovered %d/%d | events %d lost %d dup %d | heap %s peak %s | goroutines %d",
 		elapsed.Round(time.Second), planned, faultCounts(st), st.Disconnections, st.Reconnections,
 		st.Recovered, st.Recoverable, st.Received, st.Lost, st.Duplicates+st.OutOfOrder,
-		mib(mem.LastHeap), mib(mem.PeakHeap), mem.PeakGoroutines)
+		soakutil.MiB(mem.LastHeap), soakutil.MiB(mem.PeakHeap), mem.PeakGoroutines)
 }
 
 func faultCounts(st stats) string {
@@ -111,11 +113,11 @@ func (r *report) write(w io.Writer) {
 	line("stream requests", "%d (%d requested again after no number came; %d stray events; %d stalls)",
 		st.StreamRequests, st.LostRequests, st.Strays, st.Stalls)
 	line("peak heap", "%s HeapInuse (first sample %s, last %s, peak at %v; %d samples)",
-		mib(mem.PeakHeap), mib(mem.FirstHeap), mib(mem.LastHeap), mem.PeakHeapAt.Round(time.Second), mem.Samples)
+		soakutil.MiB(mem.PeakHeap), soakutil.MiB(mem.FirstHeap), soakutil.MiB(mem.LastHeap), mem.PeakHeapAt.Round(time.Second), mem.Samples)
 	if mem.RSSUnavailableBy != nil {
 		line("peak RSS", "unknown: %v", mem.RSSUnavailableBy)
 	} else {
-		line("peak RSS", "%s VmHWM (VmRSS at the end %s; this process: client, proxy and harness, not node)", mib(mem.PeakRSS), mib(mem.EndRSS))
+		line("peak RSS", "%s VmHWM (VmRSS at the end %s; this process: client, proxy and harness, not node)", soakutil.MiB(mem.PeakRSS), soakutil.MiB(mem.EndRSS))
 	}
 	line("goroutines", "%d at start, %d before the client, peak %d, %d after client Close, %d at the end",
 		r.gStart, r.gBeforeClient, mem.PeakGoroutines, r.gAfterClose, r.gEnd)

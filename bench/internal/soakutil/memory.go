@@ -1,4 +1,9 @@
-package main
+// Package soakutil holds what the soak commands (bench/soak and
+// bench/agentsoak) share: a sampler of the process's memory and goroutines
+// (peak heap in use, peak goroutines, peak and final RSS, a wait for the
+// goroutine count to come back to a baseline) and a timer that may be
+// disabled.
+package soakutil
 
 import (
 	"bufio"
@@ -12,19 +17,20 @@ import (
 	"time"
 )
 
+// Sampling periods and limits.
 const (
-	// sampleEvery is the memory sampling period.
-	sampleEvery = time.Second
-	// goroutineSettle is how long the goroutine count may take to come
+	// SampleEvery is the memory sampling period.
+	SampleEvery = time.Second
+	// GoroutineSettle is how long the goroutine count may take to come
 	// back to its baseline after a Close.
-	goroutineSettle = 5 * time.Second
+	GoroutineSettle = 5 * time.Second
 	// goroutinePoll is the pause between two looks at the goroutine count.
 	goroutinePoll = 20 * time.Millisecond
 )
 
-// memSampler records the peak of runtime.MemStats.HeapInuse, sampled
-// every sampleEvery, and the first and last samples to show a trend.
-type memSampler struct {
+// Sampler records the peak of runtime.MemStats.HeapInuse, sampled
+// every SampleEvery, and the first and last samples to show a trend.
+type Sampler struct {
 	mu         sync.Mutex
 	samples    int
 	first      uint64
@@ -34,9 +40,9 @@ type memSampler struct {
 	goroutines int // peak runtime.NumGoroutine
 }
 
-// run samples until ctx ends.
-func (m *memSampler) run(ctx context.Context, start time.Time) {
-	t := time.NewTicker(sampleEvery)
+// Run samples until ctx ends (once at the start and once at the end too).
+func (m *Sampler) Run(ctx context.Context, start time.Time) {
+	t := time.NewTicker(SampleEvery)
 	defer t.Stop()
 	m.sample(start)
 	for {
@@ -50,7 +56,7 @@ func (m *memSampler) run(ctx context.Context, start time.Time) {
 	}
 }
 
-func (m *memSampler) sample(start time.Time) {
+func (m *Sampler) sample(start time.Time) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	g := runtime.NumGoroutine()
@@ -67,8 +73,8 @@ func (m *memSampler) sample(start time.Time) {
 	m.goroutines = max(m.goroutines, g)
 }
 
-// memFigures are the sampler's results.
-type memFigures struct {
+// Figures are the sampler's results.
+type Figures struct {
 	Samples          int
 	FirstHeap        uint64
 	LastHeap         uint64
@@ -79,9 +85,10 @@ type memFigures struct {
 	RSSUnavailableBy error
 }
 
-func (m *memSampler) figures() memFigures {
+// Figures returns the results so far, with this process's RSS read now.
+func (m *Sampler) Figures() Figures {
 	m.mu.Lock()
-	f := memFigures{
+	f := Figures{
 		Samples: m.samples, FirstHeap: m.first, LastHeap: m.last,
 		PeakHeap: m.peak, PeakHeapAt: m.peakAt, PeakGoroutines: m.goroutines,
 	}
@@ -120,10 +127,10 @@ func readRSS() (peak, now uint64, err error) {
 	return peak, now, sc.Err()
 }
 
-// settleGoroutines waits up to goroutineSettle for the goroutine count to
+// SettleGoroutines waits up to GoroutineSettle for the goroutine count to
 // come down to want, and returns the last count.
-func settleGoroutines(want int) int {
-	deadline := time.Now().Add(goroutineSettle)
+func SettleGoroutines(want int) int {
+	deadline := time.Now().Add(GoroutineSettle)
 	for {
 		n := runtime.NumGoroutine()
 		if n <= want || time.Now().After(deadline) {
@@ -133,5 +140,5 @@ func settleGoroutines(want int) int {
 	}
 }
 
-// mib formats a byte count in MiB.
-func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+// MiB formats a byte count in MiB.
+func MiB(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
