@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,15 +26,10 @@ Exit codes: 0 every sensor read, 1 some sensor failed (each is named), 2 bad
 usage, 78 bad config.`
 
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newPlainFlagSet("check", checkHelp, stderr)
 	cfgPath := fs.String("config", "/etc/sioagent/sioagent.toml", "configuration `file`")
-	fs.Usage = func() { fmt.Fprintf(fs.Output(), "%s\n\nFlags:\n", checkHelp); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseArgs(fs, args, 0); !ok {
+		return code
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {

@@ -86,6 +86,15 @@ func newFlagSet(name, help string, stderr io.Writer) (*flag.FlagSet, *connFlags)
 	return fs, cf
 }
 
+// newPlainFlagSet returns the flag set of a subcommand without connection
+// flags (run, check, status, scan), whose usage text is help and the flags.
+func newPlainFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintf(fs.Output(), "%s\n\nFlags:\n", help); fs.PrintDefaults() }
+	return fs
+}
+
 // parseArgs parses args into fs and checks there are at least minArgs
 // positional arguments. It returns false and the exit code when the command
 // should stop: 0 after -h, exitUsage on bad usage.

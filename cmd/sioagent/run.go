@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,16 +28,11 @@ agent.shutdown_timeout); SIGHUP reloads the sensors from the config file.
 Exit codes: 0 stopped cleanly, 1 runtime error, 2 bad usage, 78 bad config.`
 
 func runRun(ctx context.Context, args []string, _, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newPlainFlagSet("run", runHelp, stderr)
 	cfgPath := fs.String("config", "/etc/sioagent/sioagent.toml", "configuration `file`")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
-	fs.Usage = func() { fmt.Fprintf(fs.Output(), "%s\n\nFlags:\n", runHelp); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseArgs(fs, args, 0); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,15 +16,10 @@ recognises (BME280/BMP280, SHT3x, ADS1x15). Like i2cdetect, a probe is a read
 of one byte, which some chips dislike; run it while the agent is stopped.`
 
 func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newPlainFlagSet("scan", scanHelp, stderr)
 	bus := fs.String("bus", "1", "I2C bus: a number (1 = /dev/i2c-1) or a path")
-	fs.Usage = func() { fmt.Fprintf(fs.Output(), "%s\n\nFlags:\n", scanHelp); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseArgs(fs, args, 0); !ok {
+		return code
 	}
 	hw := newHostHardware(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	defer hw.close()

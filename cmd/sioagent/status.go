@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -31,17 +29,12 @@ uptime. Needs membership of the agent's group (or root).
 Exit codes: 0 answered, 1 no agent answered, 2 bad usage, 78 --config does not load.`
 
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newPlainFlagSet("status", statusHelp, stderr)
 	asJSON := fs.Bool("json", false, "print the raw JSON status")
 	cfgPath := fs.String("config", "", "take the runtime directory from this config `file`")
 	dir := fs.String("runtime-dir", "", "runtime `directory` of the agent (default $RUNTIME_DIRECTORY or "+defaultRuntimeDir+")")
-	fs.Usage = func() { fmt.Fprintf(fs.Output(), "%s\n\nFlags:\n", statusHelp); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseArgs(fs, args, 0); !ok {
+		return code
 	}
 	rd := *dir
 	if rd == "" && *cfgPath != "" {
