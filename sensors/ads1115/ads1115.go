@@ -103,11 +103,8 @@ var _ sensors.Sensor = (*Dev)(nil)
 // New validates o and checks that the chip answers by reading its config
 // register.
 func New(c conn.Conn, o Options) (*Dev, error) {
-	d := &Dev{c: c, name: o.Name}
-	if d.name == "" {
-		d.name = Driver
-	}
-	d.site = i2cerr.Site{Sensor: d.name, Driver: Driver, Where: i2cerr.DefaultWhere(o.Where, c)}
+	site := i2cerr.NewSite(o.Name, Driver, o.Where, c)
+	d := &Dev{c: c, name: site.Sensor, site: site}
 	if err := d.configure(o); err != nil {
 		return nil, d.site.Err(sensors.KindOther, err)
 	}

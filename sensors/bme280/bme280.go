@@ -118,11 +118,8 @@ var _ sensors.Sensor = (*Dev)(nil)
 // (sleep mode, oversampling, filter). It returns a *sensors.Error if the
 // chip does not answer (KindMissing) or is not the one wanted (KindBadData).
 func New(c conn.Conn, o Options) (*Dev, error) {
-	d := &Dev{c: c, name: o.Name}
-	if d.name == "" {
-		d.name = Driver
-	}
-	d.site = i2cerr.Site{Sensor: d.name, Driver: Driver, Where: i2cerr.DefaultWhere(o.Where, c)}
+	site := i2cerr.NewSite(o.Name, Driver, o.Where, c)
+	d := &Dev{c: c, name: site.Sensor, site: site}
 	s, err := resolve(o)
 	if err != nil {
 		return nil, d.site.Err(sensors.KindOther, err)

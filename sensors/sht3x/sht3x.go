@@ -87,11 +87,8 @@ var _ sensors.Sensor = (*Dev)(nil)
 // New validates o and checks that the chip answers with valid CRCs: it
 // reads the status register of an SHT3x or the serial number of an SHT4x.
 func New(c conn.Conn, o Options) (*Dev, error) {
-	d := &Dev{c: c, name: o.Name}
-	if d.name == "" {
-		d.name = Driver
-	}
-	d.site = i2cerr.Site{Sensor: d.name, Driver: Driver, Where: i2cerr.DefaultWhere(o.Where, c)}
+	site := i2cerr.NewSite(o.Name, Driver, o.Where, c)
+	d := &Dev{c: c, name: site.Sensor, site: site}
 	cmd, wait, err := measureCommand(o.Family, o.Repeatability)
 	if err != nil {
 		return nil, d.site.Err(sensors.KindOther, err)

@@ -76,6 +76,15 @@ type Site struct {
 	Where string
 }
 
+// NewSite returns the Site of a driver's device: the sensor name defaults
+// to the driver name, and where to one derived from c (see DefaultWhere).
+func NewSite(name, driver, where string, c conn.Conn) Site {
+	if name == "" {
+		name = driver
+	}
+	return Site{Sensor: name, Driver: driver, Where: DefaultWhere(where, c)}
+}
+
 // Err returns a *sensors.Error of kind k wrapping err.
 func (s Site) Err(k sensors.Kind, err error) error {
 	return &sensors.Error{Sensor: s.Sensor, Driver: s.Driver, Where: s.Where, Kind: k, Err: err}
