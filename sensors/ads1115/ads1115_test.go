@@ -10,6 +10,7 @@ import (
 
 	"github.com/sioagent/sioagent/sensors"
 	"github.com/sioagent/sioagent/sensors/ads1115"
+	"github.com/sioagent/sioagent/sensors/internal/sensortest"
 	"periph.io/x/conn/v3/i2c"
 	"periph.io/x/conn/v3/i2c/i2ctest"
 )
@@ -73,13 +74,6 @@ func TestConversionWait(t *testing.T) {
 	}
 }
 
-func closeBus(t *testing.T, bus *i2ctest.Playback) {
-	t.Helper()
-	if err := bus.Close(); err != nil {
-		t.Error(err)
-	}
-}
-
 var probe = i2ctest.IO{Addr: addr, W: []byte{0x01}, R: []byte{0x85, 0x83}} // reset value
 
 func TestReadTranscript(t *testing.T) {
@@ -95,7 +89,7 @@ func TestReadTranscript(t *testing.T) {
 		{Addr: addr, W: []byte{0x01}, R: []byte{0xF5, 0xE3}},
 		{Addr: addr, W: []byte{0x00}, R: []byte{0xC0, 0x00}}, // -16384 → -1.024 V
 	}, DontPanic: true}
-	defer closeBus(t, bus)
+	defer sensortest.CloseBus(t, bus)
 	o := ads1115.Options{Name: "adc", Channels: []int{0, 3}, FullScale: 2.048, DataRate: 860}
 	d, err := ads1115.New(&i2c.Dev{Bus: bus, Addr: addr}, o)
 	if err != nil {
@@ -119,7 +113,7 @@ func TestReadDefaults(t *testing.T) {
 		{Addr: addr, W: []byte{0x01}, R: []byte{0xC3, 0x83}},
 		{Addr: addr, W: []byte{0x00}, R: []byte{0x7F, 0xFF}}, // positive full scale
 	}, DontPanic: true}
-	defer closeBus(t, bus)
+	defer sensortest.CloseBus(t, bus)
 	d, err := ads1115.New(&i2c.Dev{Bus: bus, Addr: addr}, ads1115.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -146,20 +140,13 @@ func TestNewBadOptions(t *testing.T) {
 		if _, err := ads1115.New(&i2c.Dev{Bus: bus, Addr: addr}, o); err == nil {
 			t.Errorf("%+v accepted", o)
 		}
-		closeBus(t, bus)
+		sensortest.CloseBus(t, bus)
 	}
 }
 
 func kindOf(t *testing.T, err error) sensors.Kind {
 	t.Helper()
-	var se *sensors.Error
-	if !errors.As(err, &se) {
-		t.Fatalf("%v (%T) is not a *sensors.Error", err, err)
-	}
-	if se.Driver != "ads1115" || se.Where != "playback 0x48" {
-		t.Errorf("error names driver %q where %q", se.Driver, se.Where)
-	}
-	return se.Kind
+	return sensortest.Kind(t, err, "ads1115", sensortest.WhereIs("playback 0x48"))
 }
 
 func TestReadNeverDone(t *testing.T) {
@@ -168,7 +155,7 @@ func TestReadNeverDone(t *testing.T) {
 		ops = append(ops, i2ctest.IO{Addr: addr, W: []byte{0x01}, R: []byte{0x45, 0xE3}})
 	}
 	bus := &i2ctest.Playback{Ops: ops, DontPanic: true}
-	defer closeBus(t, bus)
+	defer sensortest.CloseBus(t, bus)
 	d, err := ads1115.New(&i2c.Dev{Bus: bus, Addr: addr}, ads1115.Options{FullScale: 2.048, DataRate: 860})
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +167,7 @@ func TestReadNeverDone(t *testing.T) {
 
 func TestReadContextDone(t *testing.T) {
 	bus := &i2ctest.Playback{Ops: []i2ctest.IO{probe, {Addr: addr, W: []byte{0x01, 0xC3, 0x83}}}, DontPanic: true}
-	defer closeBus(t, bus)
+	defer sensortest.CloseBus(t, bus)
 	d, err := ads1115.New(&i2c.Dev{Bus: bus, Addr: addr}, ads1115.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sioagent/sioagent/sensors"
 	"github.com/sioagent/sioagent/sensors/bme280"
+	"github.com/sioagent/sioagent/sensors/internal/sensortest"
 	"periph.io/x/conn/v3/i2c"
 	"periph.io/x/conn/v3/i2c/i2ctest"
 )
@@ -60,13 +61,6 @@ func bmeOps(tp, h []byte, more ...i2ctest.IO) []i2ctest.IO {
 	return append(ops, more...)
 }
 
-func closeBus(t *testing.T, bus *i2ctest.Playback) {
-	t.Helper()
-	if err := bus.Close(); err != nil {
-		t.Error(err)
-	}
-}
-
 type want struct {
 	q   string
 	u   string
@@ -92,7 +86,7 @@ func TestReadBME280PeriphTranscript(t *testing.T) {
 		bmeTrigger, busy, idle,
 		i2ctest.IO{Addr: addr, W: []byte{0xF7}, R: []byte{0x4a, 0x52, 0xc0, 0x80, 0x96, 0xc0, 0x7a, 0x76}},
 	), DontPanic: true}
-	defer closeBus(t, bus)
+	defer sensortest.CloseBus(t, bus)
 	d, err := bme280.New(&i2c.Dev{Bus: bus, Addr: addr}, bme280.Options{Name: "air"})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +113,7 @@ func TestReadBME280Vector(t *testing.T) {
 		bmeTrigger, idle, i2ctest.IO{Addr: addr, W: []byte{0xF7}, R: data},
 		bmeTrigger, idle, i2ctest.IO{Addr: addr, W: []byte{0xF7}, R: data},
 	), DontPanic: true}
-	defer closeBus(t, bus)
+	defer sensortest.CloseBus(t, bus)
 	d, err := bme280.New(&i2c.Dev{Bus: bus, Addr: addr}, bme280.Options{Want: bme280.WantBME280})
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +142,7 @@ func TestReadBMP280Datasheet(t *testing.T) {
 		// adc_P 415148 = 0x655AC, adc_T 519888 = 0x7EED0; 6 bytes.
 		{Addr: addr, W: []byte{0xF7}, R: []byte{0x65, 0x5a, 0xc0, 0x7e, 0xed, 0x00}},
 	}, DontPanic: true}
-	defer closeBus(t, bus)
+	defer sensortest.CloseBus(t, bus)
 	d, err := bme280.New(&i2c.Dev{Bus: bus, Addr: addr}, bme280.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +165,7 @@ func TestNewOptionsRegisters(t *testing.T) {
 	// ctrl_hum = 011 = 0x03; config = filter 100<<2 = 0x10.
 	bus := &i2ctest.Playback{Ops: bmeOps(periphCalTP, periphCalH)[:3], DontPanic: true}
 	bus.Ops = append(bus.Ops, i2ctest.IO{Addr: addr, W: []byte{0xF4, 0xA8, 0xF2, 0x03, 0xF5, 0x10}})
-	defer closeBus(t, bus)
+	defer sensortest.CloseBus(t, bus)
 	o := bme280.Options{TemperatureOversampling: 16, PressureOversampling: 2, HumidityOversampling: 4, Filter: 16}
 	keep := o
 	if _, err := bme280.New(&i2c.Dev{Bus: bus, Addr: addr}, o); err != nil {
@@ -194,20 +188,13 @@ func TestNewBadOptions(t *testing.T) {
 		if err == nil {
 			t.Errorf("%+v: no error", o)
 		}
-		closeBus(t, bus)
+		sensortest.CloseBus(t, bus)
 	}
 }
 
 func kindOf(t *testing.T, err error) sensors.Kind {
 	t.Helper()
-	var se *sensors.Error
-	if !errors.As(err, &se) {
-		t.Fatalf("%v (%T) is not a *sensors.Error", err, err)
-	}
-	if se.Driver != "bme280" || se.Where != "playback 0x76" {
-		t.Errorf("error names driver %q where %q", se.Driver, se.Where)
-	}
-	return se.Kind
+	return sensortest.Kind(t, err, "bme280", sensortest.WhereIs("playback 0x76"))
 }
 
 func TestNewWrongChip(t *testing.T) {
@@ -227,7 +214,7 @@ func TestNewWrongChip(t *testing.T) {
 		if err == nil || kindOf(t, err) != sensors.KindBadData || !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("id %#x want %q: got %v", tt.id, tt.want, err)
 		}
-		closeBus(t, bus)
+		sensortest.CloseBus(t, bus)
 	}
 }
 
@@ -261,7 +248,7 @@ func TestReadSkipped(t *testing.T) {
 		if err == nil || kindOf(t, err) != sensors.KindBadData || !strings.Contains(err.Error(), tt.name+" raw") {
 			t.Errorf("%s skipped: got %v", tt.name, err)
 		}
-		closeBus(t, bus)
+		sensortest.CloseBus(t, bus)
 	}
 }
 
@@ -271,7 +258,7 @@ func TestReadStaysBusy(t *testing.T) {
 		ops = append(ops, busy)
 	}
 	bus := &i2ctest.Playback{Ops: ops, DontPanic: true}
-	defer closeBus(t, bus)
+	defer sensortest.CloseBus(t, bus)
 	d, err := bme280.New(&i2c.Dev{Bus: bus, Addr: addr}, bme280.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -284,7 +271,7 @@ func TestReadStaysBusy(t *testing.T) {
 
 func TestReadContextDone(t *testing.T) {
 	bus := &i2ctest.Playback{Ops: bmeOps(periphCalTP, periphCalH, bmeTrigger), DontPanic: true}
-	defer closeBus(t, bus)
+	defer sensortest.CloseBus(t, bus)
 	d, err := bme280.New(&i2c.Dev{Bus: bus, Addr: addr}, bme280.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sioagent/sioagent/sensors"
 	"github.com/sioagent/sioagent/sensors/ds18b20"
+	"github.com/sioagent/sioagent/sensors/internal/sensortest"
 	"go.uber.org/goleak"
 )
 
@@ -77,14 +78,7 @@ func TestParse(t *testing.T) {
 
 func kindOf(t *testing.T, err error) sensors.Kind {
 	t.Helper()
-	var se *sensors.Error
-	if !errors.As(err, &se) {
-		t.Fatalf("%v (%T) is not a *sensors.Error", err, err)
-	}
-	if se.Driver != "ds18b20" || !strings.HasSuffix(se.Where, "w1_slave") {
-		t.Errorf("error names driver %q where %q", se.Driver, se.Where)
-	}
-	return se.Kind
+	return sensortest.Kind(t, err, "ds18b20", func(w string) bool { return strings.HasSuffix(w, "w1_slave") })
 }
 
 func TestRead(t *testing.T) {

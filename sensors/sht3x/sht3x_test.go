@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sioagent/sioagent/sensors"
+	"github.com/sioagent/sioagent/sensors/internal/sensortest"
 	"github.com/sioagent/sioagent/sensors/sht3x"
 	"periph.io/x/conn/v3/i2c"
 	"periph.io/x/conn/v3/i2c/i2ctest"
@@ -24,13 +25,6 @@ var (
 	serialOK   = []i2ctest.IO{{Addr: addr, W: []byte{0x89}}, {Addr: addr, R: []byte{0x01, 0x23, 0xA0, 0x45, 0x67, 0x53}}}
 	measureRaw = []byte{0x66, 0x66, 0x93, 0x80, 0x00, 0xA2} // T 0x6666, RH 0x8000
 )
-
-func closeBus(t *testing.T, bus *i2ctest.Playback) {
-	t.Helper()
-	if err := bus.Close(); err != nil {
-		t.Error(err)
-	}
-}
 
 func concat(parts ...[]i2ctest.IO) []i2ctest.IO {
 	var out []i2ctest.IO
@@ -53,14 +47,7 @@ func checkValues(t *testing.T, got []sensors.Value, temp, rh float64) {
 
 func kindOf(t *testing.T, err error) sensors.Kind {
 	t.Helper()
-	var se *sensors.Error
-	if !errors.As(err, &se) {
-		t.Fatalf("%v (%T) is not a *sensors.Error", err, err)
-	}
-	if se.Driver != "sht3x" || se.Where == "" {
-		t.Errorf("error names driver %q where %q", se.Driver, se.Where)
-	}
-	return se.Kind
+	return sensortest.Kind(t, err, "sht3x", func(w string) bool { return w != "" })
 }
 
 func TestSHT3xTranscript(t *testing.T) {
@@ -89,7 +76,7 @@ func TestSHT3xTranscript(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkValues(t, v, 25, 100*32768.0/65535)
-		closeBus(t, bus)
+		sensortest.CloseBus(t, bus)
 	}
 }
 
@@ -115,7 +102,7 @@ func TestSHT4xTranscript(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkValues(t, v, 25, -6+125*32768.0/65535)
-		closeBus(t, bus)
+		sensortest.CloseBus(t, bus)
 	}
 }
 
@@ -125,7 +112,7 @@ func TestNewBadOptions(t *testing.T) {
 		if _, err := sht3x.New(&i2c.Dev{Bus: bus, Addr: addr}, o); err == nil {
 			t.Errorf("%+v accepted", o)
 		}
-		closeBus(t, bus)
+		sensortest.CloseBus(t, bus)
 	}
 }
 
@@ -133,7 +120,7 @@ func TestNewStatusCRCMismatch(t *testing.T) {
 	bus := &i2ctest.Playback{Ops: []i2ctest.IO{
 		{Addr: addr, W: []byte{0xF3, 0x2D}}, {Addr: addr, R: []byte{0x80, 0x10, 0xE2}},
 	}, DontPanic: true}
-	defer closeBus(t, bus)
+	defer sensortest.CloseBus(t, bus)
 	_, err := sht3x.New(&i2c.Dev{Bus: bus, Addr: addr}, sht3x.Options{})
 	if err == nil || kindOf(t, err) != sensors.KindBadData || !strings.Contains(err.Error(), "read status: CRC mismatch") {
 		t.Fatalf("got %v", err)
@@ -144,7 +131,7 @@ func TestNewSerialCRCMismatch(t *testing.T) {
 	bus := &i2ctest.Playback{Ops: []i2ctest.IO{
 		{Addr: addr, W: []byte{0x89}}, {Addr: addr, R: []byte{0x01, 0x23, 0xA0, 0x45, 0x67, 0x00}},
 	}, DontPanic: true}
-	defer closeBus(t, bus)
+	defer sensortest.CloseBus(t, bus)
 	_, err := sht3x.New(&i2c.Dev{Bus: bus, Addr: addr}, sht3x.Options{Family: sht3x.FamilySHT4x})
 	if err == nil || kindOf(t, err) != sensors.KindBadData {
 		t.Fatalf("got %v", err)
@@ -167,13 +154,13 @@ func TestReadCRCMismatch(t *testing.T) {
 		if err == nil || kindOf(t, err) != sensors.KindBadData || v != nil {
 			t.Errorf("% x: got %v, %v", bad, v, err)
 		}
-		closeBus(t, bus)
+		sensortest.CloseBus(t, bus)
 	}
 }
 
 func TestReadContextDone(t *testing.T) {
 	bus := &i2ctest.Playback{Ops: concat(statusOK, []i2ctest.IO{{Addr: addr, W: []byte{0x24, 0x00}}}), DontPanic: true}
-	defer closeBus(t, bus)
+	defer sensortest.CloseBus(t, bus)
 	d, err := sht3x.New(&i2c.Dev{Bus: bus, Addr: addr}, sht3x.Options{})
 	if err != nil {
 		t.Fatal(err)
