@@ -25,7 +25,8 @@
 #   GO                 the go command (default go).
 #
 # Package contents: /usr/bin/sioagent, /lib/systemd/system/sioagent.service,
-# /usr/lib/sysusers.d/sioagent.conf, /etc/sioagent/sioagent.toml (a conffile,
+# /usr/lib/sysusers.d/sioagent.conf (user, gpio and i2c groups),
+# /lib/udev/rules.d/60-sioagent.rules (GPIO and I2C nodes to those groups), /etc/sioagent/sioagent.toml (a conffile,
 # from configs/example.toml) and /usr/share/doc/sioagent/; the maintainer
 # scripts and the control template are in packaging/debian/.
 set -euo pipefail
@@ -151,7 +152,7 @@ build() {
   trap "rm -rf '$tmp'" EXIT
   pkgroot=$tmp/root
   install -d -m 0755 "$pkgroot/DEBIAN" "$pkgroot/usr/bin" "$pkgroot/lib/systemd/system" \
-    "$pkgroot/usr/lib/sysusers.d" "$pkgroot/etc/sioagent" "$pkgroot/usr/share/doc/$PKG"
+    "$pkgroot/lib/udev/rules.d" "$pkgroot/usr/lib/sysusers.d" "$pkgroot/etc/sioagent" "$pkgroot/usr/share/doc/$PKG"
 
   echo "deb.sh: go build $goenv (version $version)" >&2
   # shellcheck disable=SC2086 # goenv is a list of assignments
@@ -162,6 +163,7 @@ build() {
 
   install -m 0644 "$root/systemd/sioagent.service" "$pkgroot/lib/systemd/system/sioagent.service"
   install -m 0644 "$root/systemd/sioagent.sysusers" "$pkgroot/usr/lib/sysusers.d/sioagent.conf"
+  install -m 0644 "$root/systemd/60-sioagent.rules" "$pkgroot/lib/udev/rules.d/60-sioagent.rules"
   install -m 0644 "$root/configs/example.toml" "$pkgroot/etc/sioagent/sioagent.toml"
   local doc=$pkgroot/usr/share/doc/$PKG
   install -m 0644 "$root/README.md" "$doc/README.md"

@@ -7,6 +7,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,6 +68,7 @@ var packagedFiles = []packagedFile{
 	{"./usr/bin/sioagent", "-rwxr-xr-x", ""},
 	{"./lib/systemd/system/sioagent.service", "-rw-r--r--", "systemd/sioagent.service"},
 	{"./usr/lib/sysusers.d/sioagent.conf", "-rw-r--r--", "systemd/sioagent.sysusers"},
+	{"./lib/udev/rules.d/60-sioagent.rules", "-rw-r--r--", "systemd/60-sioagent.rules"},
 	{"." + conffile, "-rw-r--r--", "configs/example.toml"},
 	{"./usr/share/doc/sioagent/README.md", "-rw-r--r--", "README.md"},
 	{"./usr/share/doc/sioagent/PROTOCOL.md", "-rw-r--r--", "docs/PROTOCOL.md"},
@@ -604,7 +606,7 @@ func newDpkgRoot(t *testing.T, systemd bool) string {
 func runMaintainerScript(t *testing.T, root, script string, env []string, args ...string) scriptRun {
 	t.Helper()
 	stubs := t.TempDir()
-	for _, name := range []string{"systemctl", "systemd-sysusers"} {
+	for _, name := range []string{"systemctl", "systemd-sysusers", "udevadm"} {
 		if err := os.WriteFile(filepath.Join(stubs, name), []byte(stubTool), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -665,11 +667,38 @@ func TestMaintainerScripts(t *testing.T) {
 			}
 		}
 	})
+	t.Run("install with udev running", func(t *testing.T) {
+		root := newDpkgRoot(t, true)
+		ctl := filepath.Join(root, "run/udev/control")
+		if err := os.MkdirAll(filepath.Dir(ctl), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("unix", ctl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		r := runMaintainerScript(t, root, "postinst", nil, "configure", "")
+		ok(t, r)
+		if !r.called("udevadm control --reload-rules") {
+			t.Errorf("udev rules not reloaded; calls %q", r.log)
+		}
+		i := slices.IndexFunc(r.log, func(l string) bool { return strings.HasPrefix(l, "udevadm trigger ") })
+		if i < 0 {
+			t.Fatalf("existing device nodes not re-triggered; calls %q", r.log)
+		}
+		args := strings.Fields(r.log[i])
+		for _, sub := range []string{"gpio", "i2c-dev", "bcm2835-gpiomem", "rpi-gpiomem"} {
+			if !slices.Contains(args, "--subsystem-match="+sub) {
+				t.Errorf("%s nodes not re-triggered: %q", sub, r.log[i])
+			}
+		}
+	})
 	t.Run("install in a chroot", func(t *testing.T) {
 		r := runMaintainerScript(t, newDpkgRoot(t, false), "postinst", nil, "configure", "")
 		ok(t, r)
-		if r.called("systemctl") || !r.called("systemd-sysusers") {
-			t.Errorf("without a running systemd: calls %q, want systemd-sysusers only", r.log)
+		if r.called("systemctl") || r.called("udevadm") || !r.called("systemd-sysusers") {
+			t.Errorf("without a running systemd and udev: calls %q, want systemd-sysusers only", r.log)
 		}
 	})
 	t.Run("upgrade while running", func(t *testing.T) {

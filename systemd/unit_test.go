@@ -224,17 +224,37 @@ func TestSysusers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("abs %s: %v", sysusersFile, err)
 	}
-	root := t.TempDir()
-	if err := os.Mkdir(filepath.Join(root, "etc"), 0o755); err != nil {
-		t.Fatalf("mkdir etc: %v", err)
+	// fresh is stock Debian: no gpio or i2c group. raspios has both, as
+	// Raspberry Pi OS creates them, with the login user pi in i2c.
+	raspiosGroup := "root:x:0:\ngpio:x:997:\ni2c:x:998:pi\n"
+	for _, c := range []struct{ name, group string }{{"fresh", ""}, {"raspios", raspiosGroup}} {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			if err := os.Mkdir(filepath.Join(root, "etc"), 0o755); err != nil {
+				t.Fatalf("mkdir etc: %v", err)
+			}
+			if c.group != "" {
+				if err := os.WriteFile(filepath.Join(root, "etc", "group"), []byte(c.group), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out, err := runTool(t, sysusers, "--root="+root, src)
+			if err != nil {
+				t.Fatalf("systemd-sysusers: %v\n%s", err, out)
+			}
+			if strings.Contains(out, sysusersFile) {
+				t.Errorf("systemd-sysusers complained about %s:\n%s", sysusersFile, out)
+			}
+			checkSysusersResult(t, root, c.group != "")
+		})
 	}
-	out, err := runTool(t, sysusers, "--root="+root, src)
-	if err != nil {
-		t.Fatalf("systemd-sysusers: %v\n%s", err, out)
-	}
-	if strings.Contains(out, sysusersFile) {
-		t.Errorf("systemd-sysusers complained about %s:\n%s", sysusersFile, out)
-	}
+}
+
+// checkSysusersResult checks the passwd and group files sysusers wrote under
+// root: the system user, its group, and its membership of gpio and i2c
+// (with the gids of an existing Raspberry Pi OS group file kept).
+func checkSysusersResult(t *testing.T, root string, raspios bool) {
+	t.Helper()
 	passwd := readShipped(t, filepath.Join(root, "etc", "passwd"))
 	group := readShipped(t, filepath.Join(root, "etc", "group"))
 	user := findColonRecord(passwd, "sioagent")
@@ -253,6 +273,27 @@ func TestSysusers(t *testing.T) {
 	grp := findColonRecord(group, "sioagent")
 	if len(grp) < 3 || grp[2] != user[3] {
 		t.Errorf("group sioagent %q does not match the user's primary gid %q:\n%s", grp, user[3], group)
+	}
+	wantGID := map[string]string{"gpio": "997", "i2c": "998"}
+	for _, name := range []string{"gpio", "i2c"} {
+		g := findColonRecord(group, name)
+		if len(g) != 4 {
+			t.Errorf("no group %s:\n%s", name, group)
+			continue
+		}
+		if gid, err := strconv.Atoi(g[2]); err != nil || gid == 0 || gid >= 1000 {
+			t.Errorf("group %s gid %q: want a system gid (1-999)", name, g[2])
+		}
+		if raspios && g[2] != wantGID[name] {
+			t.Errorf("existing group %s got gid %s, want %s kept", name, g[2], wantGID[name])
+		}
+		members := strings.Split(g[3], ",")
+		if !slices.Contains(members, "sioagent") {
+			t.Errorf("sioagent is not a member of %s: %q", name, g)
+		}
+		if raspios && name == "i2c" && !slices.Contains(members, "pi") {
+			t.Errorf("existing member pi of i2c was dropped: %q", g)
+		}
 	}
 }
 
@@ -338,7 +379,6 @@ var required = []struct{ section, key, value string }{
 	{"Service", "Environment", "GOTRACEBACK=all"},
 	{"Service", "User", "sioagent"},
 	{"Service", "Group", "sioagent"},
-	{"Service", "SupplementaryGroups", "gpio i2c"},
 	{"Service", "StateDirectory", "sioagent"},
 	{"Service", "RuntimeDirectory", "sioagent"},
 	{"Service", "RuntimeDirectoryMode", "0750"},
@@ -387,6 +427,9 @@ func unitProblems(text string) []string {
 	}
 	if got := u.all("Service", "DeviceAllow"); !slices.Equal(got, wantDeviceAllow) {
 		p = append(p, fmt.Sprintf("DeviceAllow=%q, want exactly %q", got, wantDeviceAllow))
+	}
+	if g, ok := u.last("Service", "SupplementaryGroups"); ok && g != "" {
+		p = append(p, fmt.Sprintf("SupplementaryGroups=%s: a group missing on the system stops the service from starting (216/GROUP); membership comes from the sysusers m lines", g))
 	}
 	if sig, ok := u.last("Service", "KillSignal"); ok && sig != "SIGTERM" {
 		p = append(p, fmt.Sprintf("KillSignal=%s, the agent flushes on SIGTERM", sig))
@@ -484,10 +527,10 @@ func TestUnitChecksCatchMistakes(t *testing.T) {
 		{"stop timeout equal to deadline", "TimeoutStopSec=20s", "TimeoutStopSec=10", "TimeoutStopSec"},
 		{"restart always", "Restart=on-failure\n", "Restart=always\n", "Restart="},
 		{"overridden type", "NotifyAccess=main\n", "NotifyAccess=main\nType=simple\n", "Type="},
-		{"no gpio group", "SupplementaryGroups=gpio i2c", "SupplementaryGroups=i2c", "SupplementaryGroups"},
+		{"supplementary groups", service, service + "SupplementaryGroups=gpio i2c\n", "SupplementaryGroups"},
 		{"runtime dir world readable", "RuntimeDirectoryMode=0750", "RuntimeDirectoryMode=0755", "RuntimeDirectoryMode"},
 		{"KillSignal", service, service + "KillSignal=SIGINT\n", "KillSignal"},
-		{"continuation", "SupplementaryGroups=gpio i2c", "SupplementaryGroups=gpio \\\n  i2c", "continuation"},
+		{"continuation", "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX", "RestrictAddressFamilies=AF_INET \\\n  AF_INET6 AF_UNIX", "continuation"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -515,7 +558,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	for _, key := range []string{"Type", "ExecStart", "WatchdogSec", "User", "SupplementaryGroups", "LoadCredential"} {
+	for _, key := range []string{"Type", "ExecStart", "WatchdogSec", "User", "LoadCredential"} {
 		v, _ := u.last("Service", key)
 		fmt.Printf("%s=%s\n", key, v)
 	}
@@ -524,6 +567,5 @@ func Example() {
 	// ExecStart=/usr/bin/sioagent run --config /etc/sioagent/sioagent.toml
 	// WatchdogSec=30s
 	// User=sioagent
-	// SupplementaryGroups=gpio i2c
 	// LoadCredential=token:/etc/sioagent/token
 }
