@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Installs the Debian packages `make test` needs when their commands are
 # missing: systemd (systemd-analyze, systemd-sysusers: the systemd/ unit
-# checks; systemd need not run as PID 1) and qemu-user (qemu-arm: the ARMv6
-# tests of make test-arm). Uses apt-get as root, or through sudo.
+# checks; systemd need not run as PID 1), qemu-user (qemu-arm: the ARMv6
+# tests of make test-arm), and for the boot tests (make test-boot)
+# systemd-container (systemd-nspawn), debootstrap with
+# debian-archive-keyring, and qemu-user-static (the interpreters
+# scripts/binfmt.sh registers for arm64 and ARMv6 binaries). Uses apt-get
+# as root, or through sudo.
 set -euo pipefail
 
 need=()
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v qemu-arm >/dev/null 2>&1 || need+=(qemu-user)
+command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
+[ -x /usr/bin/qemu-aarch64-static ] && [ -x /usr/bin/qemu-arm-static ] || need+=(qemu-user-static)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=()

@@ -45,7 +45,7 @@ const (
 	// wantMaintainer and wantDepends are fixed control fields; systemd 247
 	// is the first with LoadCredential=.
 	wantMaintainer = "sioagent developers <dev@sioagent.invalid>"
-	wantDepends    = "systemd (>= 247)"
+	wantDepends    = "systemd (>= 247), procps"
 
 	// conffile is the one configuration file dpkg must preserve.
 	conffile = "/etc/sioagent/sioagent.toml"
