@@ -7,8 +7,9 @@
 #
 # ARCH is amd64 or arm64 (arm64 needs qemu-aarch64 registered with
 # binfmt_misc: scripts/binfmt.sh). The tree is debootstrap's minbase variant
-# with systemd, systemd-sysv, dbus and procps: the smallest Debian that boots
-# under systemd-nspawn --boot and has what the package depends on. It is cached in CACHEDIR (default
+# with systemd, systemd-sysv, dbus, procps and udev: the smallest Debian that
+# boots under systemd-nspawn --boot, has what the package depends on, and
+# can check its udev rules. It is cached in CACHEDIR (default
 # $SIOAGENT_CACHE, else /var/cache/sioagent-test; outside the repository)
 # as CACHEDIR/bookworm-ARCH, built under a temporary name and renamed, so an
 # interrupted build is never taken for a cached one. Tests never change it:
@@ -23,8 +24,9 @@ set -euo pipefail
 readonly SUITE=bookworm
 readonly VARIANT=minbase
 # procps: /bin/kill, which the unit's ExecReload= runs (every Debian but
-# minbase has it; the package depends on it).
-readonly INCLUDE=systemd,systemd-sysv,dbus,procps
+# minbase has it; the package depends on it). udev: udevadm, to check that
+# the package's rules parse and name groups that exist.
+readonly INCLUDE=systemd,systemd-sysv,dbus,procps,udev
 # Debian's archive signing keys (Debian package debian-archive-keyring).
 readonly KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 

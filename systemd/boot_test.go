@@ -32,6 +32,8 @@ const (
 	// the configuration and the token.
 	configPath = "/etc/sioagent/sioagent.toml"
 	tokenPath  = "/etc/sioagent/token"
+	// udevRules is the package's udev rules file.
+	udevRules = "/lib/udev/rules.d/60-sioagent.rules"
 	// debDir is where the packages are copied inside the container.
 	debDir = "/root/debs"
 
@@ -248,7 +250,31 @@ func (b *bootRun) install(deb string) string {
 			b.t.Errorf("group %s after install: %q; want sioagent a member", g, rec)
 		}
 	}
+	b.checkUdevRules()
 	return out
+}
+
+// checkUdevRules has udevadm read every rules file for a simulated event:
+// the package's rules must parse and name groups that exist (udev ignores
+// GROUP= of an unknown group, which would leave the nodes root-only). The
+// container has no GPIO or I2C devices, so this is as far as it goes.
+func (b *bootRun) checkUdevRules() {
+	b.t.Helper()
+	out, _ := b.c.exec("udevadm", "test", "/sys/class/mem/null")
+	read := false
+	for _, l := range strings.Split(out, "\n") {
+		if !strings.Contains(l, udevRules) {
+			continue
+		}
+		if strings.HasPrefix(l, "Reading rules file") {
+			read = true
+			continue
+		}
+		b.t.Errorf("udevadm on %s: %s", udevRules, l)
+	}
+	if !read {
+		b.t.Errorf("udevadm test did not read %s:\n%s", udevRules, out)
+	}
 }
 
 // configure writes the configuration and the token as the package's

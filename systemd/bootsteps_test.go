@@ -129,9 +129,14 @@ func (b *bootRun) upgrade(deb string) {
 	if !strings.Contains(out, "restarting the running service") {
 		b.t.Errorf("dpkg -i of the new version did not restart the agent:\n%s", out)
 	}
-	b.waitStatus("the new version running", func(st agentStatus) bool {
+	st := b.waitStatus("the new version running", func(st agentStatus) bool {
 		return st.Version == testVersion && st.Outbox.Depth >= backlog.Outbox.Depth
 	})
+	// Still offline: every seq after the server's last is queued.
+	if delivered := b.gapFree(); delivered+st.Outbox.Depth != st.Outbox.NextSeq-1 {
+		b.t.Errorf("after the upgrade: server has 1..%d, outbox %d queued, next seq %d: batches were lost",
+			delivered, st.Outbox.Depth, st.Outbox.NextSeq)
+	}
 	if pid := b.show("MainPID")["MainPID"]; pid == oldPID {
 		b.t.Errorf("main pid %s unchanged by the upgrade", pid)
 	}
@@ -284,7 +289,7 @@ func (b *bootRun) purge() {
 		}
 	}
 	for _, p := range []string{configPath, "/usr/bin/sioagent", "/lib/systemd/system/" + unitName,
-		"/usr/lib/sysusers.d/sioagent.conf", "/lib/udev/rules.d/60-sioagent.rules",
+		"/usr/lib/sysusers.d/sioagent.conf", udevRules,
 		"/etc/systemd/system/multi-user.target.wants/" + unitName} {
 		if exists(p) {
 			b.t.Errorf("purge left %s", p)
