@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -88,35 +87,17 @@ func bootRoot(t *testing.T, arch string) string {
 	return out
 }
 
-// lockedBuffer collects a process's output from its copy goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // container is a Debian booted by systemd-nspawn on an overlay of a
 // pristine root: the host shares its network (the container's 127.0.0.1 is
 // the host's) and reaches its files under root.
 type container struct {
-	t      *testing.T
-	name   string
-	root   string // the container's / as seen from the host
-	nspawn *exec.Cmd
-	exited chan struct{} // closed when nspawn has exited
-	output *lockedBuffer // nspawn's own messages
-	leader int           // host pid of the container's PID 1
+	t       *testing.T
+	name    string
+	root    string // the container's / as seen from the host
+	nspawn  *exec.Cmd
+	exited  chan struct{} // closed when nspawn has exited
+	logPath string        // nspawn's own messages
+	leader  int           // host pid of the container's PID 1
 }
 
 // bootContainer boots an overlay of lower and waits until systemd inside
@@ -125,7 +106,7 @@ type container struct {
 func bootContainer(t *testing.T, lower, name string) *container {
 	t.Helper()
 	dir := t.TempDir()
-	c := &container{t: t, name: name, root: filepath.Join(dir, "root"), exited: make(chan struct{}), output: &lockedBuffer{}}
+	c := &container{t: t, name: name, root: filepath.Join(dir, "root"), exited: make(chan struct{}), logPath: filepath.Join(dir, "nspawn.log")}
 	for _, d := range []string{"upper", "work", "root"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -145,7 +126,12 @@ func bootContainer(t *testing.T, lower, name string) *container {
 	// nowhere; its journal is read with journalctl inside.
 	c.nspawn = exec.Command("systemd-nspawn", "--quiet", "--directory="+c.root, "--boot",
 		"--register=no", "--keep-unit", "--machine="+name, "--console=passive")
-	c.nspawn.Stdout, c.nspawn.Stderr = c.output, c.output
+	logFile, err := os.Create(c.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close() // nspawn has its own copy
+	c.nspawn.Stdout, c.nspawn.Stderr = logFile, logFile
 	// If the test binary dies, nspawn stops the container.
 	c.nspawn.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	start := time.Now()
@@ -161,7 +147,6 @@ func bootContainer(t *testing.T, lower, name string) *container {
 	// Until systemd inside has set up its private bus, systemctl fails
 	// ("Failed to connect to bus") or reports the manager "offline".
 	var out string
-	var err error
 	for deadline := time.Now().Add(bootTimeout); ; time.Sleep(pollEvery) {
 		out, err = c.exec("systemctl", "is-system-running", "--wait")
 		state := strings.TrimSpace(out)
@@ -171,10 +156,16 @@ func bootContainer(t *testing.T, lower, name string) *container {
 	}
 	if state := strings.TrimSpace(out); state != "running" && state != "degraded" {
 		failed, _ := c.exec("systemctl", "--failed", "--no-legend")
-		t.Fatalf("container %s: system %q (%v); failed units:\n%s\nnspawn:\n%s", name, state, err, failed, c.output.String())
+		t.Fatalf("container %s: system %q (%v); failed units:\n%s\nnspawn:\n%s", name, state, err, failed, c.nspawnLog())
 	}
 	t.Logf("container %s booted in %v", name, time.Since(start).Round(100*time.Millisecond))
 	return c
+}
+
+// nspawnLog returns what systemd-nspawn itself printed.
+func (c *container) nspawnLog() string {
+	b, _ := os.ReadFile(c.logPath)
+	return string(b)
 }
 
 // waitLeader returns the host pid of the container's init once it runs
@@ -186,7 +177,7 @@ func (c *container) waitLeader() int {
 	for {
 		select {
 		case <-c.exited:
-			c.t.Fatalf("systemd-nspawn exited during boot: %v\n%s", c.nspawn.ProcessState, c.output.String())
+			c.t.Fatalf("systemd-nspawn exited during boot: %v\n%s", c.nspawn.ProcessState, c.nspawnLog())
 		default:
 		}
 		if b, err := os.ReadFile(children); err == nil {
@@ -198,7 +189,7 @@ func (c *container) waitLeader() int {
 			}
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("no systemd in the container after %v\n%s", bootTimeout, c.output.String())
+			c.t.Fatalf("no systemd in the container after %v\n%s", bootTimeout, c.nspawnLog())
 		}
 		time.Sleep(pollEvery)
 	}
