@@ -367,7 +367,7 @@ func (b *bootRun) restarted(what string, before int, old string) string {
 	b.waitFor(what, func() bool {
 		p = b.show("ActiveState", "SubState", "NRestarts", "MainPID")
 		n, _ := strconv.Atoi(p["NRestarts"])
-		return n == before+1 && p["SubState"] == "running" && p["MainPID"] != old && p["MainPID"] != "0"
+		return n > before && p["SubState"] == "running" && p["MainPID"] != old && p["MainPID"] != "0"
 	})
 	return p["MainPID"]
 }
