@@ -30,6 +30,10 @@ var (
 	ErrSessionUnknown = errors.New("engineio: session ID unknown")
 	// ErrQueueFull is returned by TrySend when the send queue is full.
 	ErrQueueFull = errors.New("engineio: send queue full")
+	// ErrBodyTooLarge is wrapped in the *TransportError that ends a
+	// long-polling session whose GET response body is larger than the
+	// client allows (PollBodyFactor times Options.ReadLimit).
+	ErrBodyTooLarge = errors.New("engineio: polling response body over the read limit")
 	// ErrPayloadTooLarge is returned by Send for a packet larger than the
 	// server's maxPayload; the server would drop the connection for it.
 	ErrPayloadTooLarge = errors.New("engineio: packet larger than maxPayload")

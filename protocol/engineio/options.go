@@ -24,7 +24,8 @@ const (
 	// DefaultWriteTimeout bounds one write to the transport.
 	DefaultWriteTimeout = 10 * time.Second
 	// DefaultReadLimit is the default largest packet accepted from the
-	// server (see Options.ReadLimit).
+	// server (see Options.ReadLimit); the server's maxPayload never
+	// raises it.
 	DefaultReadLimit = 16 << 20
 	// DefaultMaxPayload is assumed when the server's handshake states none.
 	DefaultMaxPayload = 1_000_000
@@ -67,11 +68,14 @@ type Options struct {
 	HandshakeTimeout time.Duration
 	// WriteTimeout bounds each write; DefaultWriteTimeout when zero.
 	WriteTimeout time.Duration
-	// ReadLimit is the largest packet accepted from the server; when zero
-	// it is DefaultReadLimit, or the server's maxPayload if that is larger.
-	// (maxPayload bounds what the server accepts, not what it sends.) A
-	// long-polling response may carry many packets: its body may be 16
-	// times as large, and at least 1 MiB.
+	// ReadLimit is the largest packet accepted from the server;
+	// DefaultReadLimit when zero or negative. It is the client's own bound:
+	// the server's handshake never raises it (maxPayload bounds what the
+	// server accepts, not what it sends). A larger packet ends the session
+	// with a *TransportError. A long-polling response may carry many
+	// packets: its body may be PollBodyFactor times as large (at least
+	// MinPollBodyLimit), and a larger body ends the session with
+	// ErrBodyTooLarge.
 	ReadLimit int64
 	// NetDialContext dials the TCP connections (to the server, or to the
 	// proxy when there is one); net.Dialer when nil. Tests use it to put a

@@ -14,14 +14,23 @@ import (
 	"time"
 )
 
-// Limits of the long-polling transport.
+// Limits of the long-polling transport's response bodies, derived from
+// the client's read limit (Options.ReadLimit), never from the server's
+// handshake.
 const (
-	// minPollBodyLimit is the smallest response body accepted from a GET,
-	// and the limit for the handshake's, before maxPayload is known.
-	minPollBodyLimit = 1 << 20
-	// pollBodyFactor is how many packets of the read limit a GET response
-	// may carry: the server flushes everything it has queued at once.
-	pollBodyFactor = 16
+	// PollBodyFactor is how many packets of the read limit one GET
+	// response body may hold: the server flushes everything it has queued
+	// at once, and a binary packet travels base64-encoded (4/3 of its
+	// size), so one packet of the read limit always fits. A larger body
+	// ends the session with ErrBodyTooLarge.
+	PollBodyFactor = 2
+	// MinPollBodyLimit is the smallest GET body limit, for a tiny
+	// ReadLimit: it leaves room for the open packet of the handshake.
+	MinPollBodyLimit = 64 << 10
+)
+
+// Other settings of the long-polling transport.
+const (
 	// pollIdleTimeout is how long an idle keep-alive connection between
 	// polls is kept.
 	pollIdleTimeout = 90 * time.Second
@@ -66,8 +75,8 @@ type pollTransport struct {
 	url          string
 	writeTimeout time.Duration
 	maxPayload   int   // the largest POST body
-	readLimit    int64 // the largest packet
-	bodyLimit    int64 // the largest GET body
+	readLimit    int64 // the largest packet: the client's, never the server's
+	bodyLimit    int64 // the largest GET body, handshake included
 	ctx          context.Context
 	cancel       context.CancelFunc
 	requests     atomic.Uint64 // numbers the cache busters
@@ -80,8 +89,9 @@ func (s *Session) openPolling(ctx context.Context) (opened, error) {
 		client:       s.httpc,
 		header:       s.opts.Header,
 		writeTimeout: s.opts.WriteTimeout,
-		bodyLimit:    minPollBodyLimit,
+		readLimit:    readLimit(&s.opts),
 	}
+	p.bodyLimit = pollBodyLimit(p.readLimit)
 	p.ctx, p.cancel = context.WithCancel(s.ctx)
 	op, err := p.open(ctx, s)
 	if err != nil {
@@ -107,8 +117,6 @@ func (p *pollTransport) open(ctx context.Context, s *Session) (opened, error) {
 		return opened{}, err
 	}
 	p.maxPayload = int(min(h.MaxPayload, math.MaxInt))
-	p.readLimit = readLimit(&s.opts, h)
-	p.bodyLimit = pollBodyLimit(p.readLimit)
 	return opened{t: p, handshake: h, rest: packets[1:]}, nil
 }
 
@@ -123,12 +131,12 @@ func (p *pollTransport) setURL(s *Session, sid string) error {
 }
 
 // pollBodyLimit is the largest GET body for a read limit of limit per
-// packet.
+// packet: PollBodyFactor packets, at least MinPollBodyLimit.
 func pollBodyLimit(limit int64) int64 {
-	if limit > math.MaxInt64/pollBodyFactor {
+	if limit > math.MaxInt64/PollBodyFactor {
 		return math.MaxInt64 - 1
 	}
-	return max(minPollBodyLimit, limit*pollBodyFactor)
+	return max(MinPollBodyLimit, limit*PollBodyFactor)
 }
 
 // handshake sends the first GET and decodes its payload.
@@ -144,7 +152,7 @@ func (p *pollTransport) handshake(ctx context.Context) ([]Packet, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, newHandshakeError(resp)
 	}
-	body, err := readBody(resp.Body, p.bodyLimit)
+	body, err := readBody(resp, p.bodyLimit)
 	if err != nil {
 		return nil, &TransportError{Op: "handshake", Err: err}
 	}
@@ -204,14 +212,19 @@ type noReplay struct{}
 func (noReplay) Read([]byte) (int, error) { return 0, io.EOF }
 func (noReplay) Close() error             { return nil }
 
-// readBody reads a response body of at most limit bytes.
-func readBody(r io.Reader, limit int64) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r, limit+1))
+// readBody reads a response body of at most limit bytes; a larger one is
+// ErrBodyTooLarge, refused before reading when its Content-Length says so,
+// and otherwise once limit+1 bytes of it have been read.
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
+	if resp.ContentLength > limit {
+		return nil, fmt.Errorf("%w (%d bytes, limit %d)", ErrBodyTooLarge, resp.ContentLength, limit)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(body)) > limit {
-		return nil, fmt.Errorf("response body larger than %d bytes", limit)
+		return nil, fmt.Errorf("%w (more than %d bytes)", ErrBodyTooLarge, limit)
 	}
 	return body, nil
 }
@@ -232,7 +245,7 @@ func (p *pollTransport) read(dst []Packet, deadline time.Time) ([]Packet, error)
 	if resp.StatusCode != http.StatusOK {
 		return dst, requestError("read", resp)
 	}
-	body, err := readBody(resp.Body, p.bodyLimit)
+	body, err := readBody(resp, p.bodyLimit)
 	if err != nil {
 		return dst, p.failure("read", ctx, err)
 	}

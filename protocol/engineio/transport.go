@@ -72,10 +72,13 @@ func describe(p Packet) string {
 	return p.Type.String() + " packet"
 }
 
-// readLimit is the largest packet the session accepts from the server.
-func readLimit(o *Options, h Handshake) int64 {
+// readLimit is the largest packet the session accepts from the server:
+// the client's own Options.ReadLimit, or DefaultReadLimit. The server's
+// handshake never raises it (its maxPayload bounds what the server
+// accepts, and a hostile or broken server could announce any number).
+func readLimit(o *Options) int64 {
 	if o.ReadLimit > 0 {
 		return o.ReadLimit
 	}
-	return max(h.MaxPayload, DefaultReadLimit)
+	return DefaultReadLimit
 }

@@ -105,7 +105,6 @@ func (s *Session) probe() (*wsTransport, error) {
 		s.untrack(ws)
 		return nil, fmt.Errorf("engineio: upgrade probe: %w", err)
 	}
-	ws.conn.SetReadLimit(readLimit(&s.opts, s.handshake))
 	return ws, nil
 }
 

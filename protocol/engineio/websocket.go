@@ -65,6 +65,8 @@ func (s *Session) dialWebSocket(ctx context.Context, sid string) (*wsTransport, 
 		conn.Close() // ctx ended as the handshake completed
 		return nil, &TransportError{Op: "dial", Err: ctx.Err()}
 	}
+	// The limit holds from the first frame on, the open packet included.
+	conn.SetReadLimit(readLimit(&s.opts))
 	return &wsTransport{conn: conn, writeTimeout: s.opts.WriteTimeout}, nil
 }
 
@@ -130,7 +132,6 @@ func (s *Session) openWebSocket(ctx context.Context) (opened, error) {
 		t.close()
 		return opened{}, err
 	}
-	t.conn.SetReadLimit(readLimit(&s.opts, h))
 	return opened{t: t, handshake: h}, nil
 }
 
