@@ -248,11 +248,33 @@ func (s *Session) checkSize(packets []Packet) error {
 			size = int64(PayloadSize(p)) - 1
 		}
 		if size > s.handshake.MaxPayload {
-			return fmt.Errorf("%w (%d bytes, limit %d)", ErrPayloadTooLarge, size, s.handshake.MaxPayload)
+			return &PayloadTooLargeError{Size: size, Limit: s.handshake.MaxPayload, Polling: polling}
 		}
 	}
 	return nil
 }
+
+// PayloadTooLargeError is the error of Send and TrySend for a packet larger
+// than the session's maxPayload. It matches ErrPayloadTooLarge. The limit
+// belongs to the session: the next one (another handshake), or the same
+// one after an upgrade (binary data no longer counted as base64), may
+// accept the packet.
+type PayloadTooLargeError struct {
+	// Size is the packet's size as the transport counts it.
+	Size int64
+	// Limit is the session's maxPayload.
+	Limit int64
+	// Polling is true when the session was on long-polling.
+	Polling bool
+}
+
+// Error returns the size and the limit.
+func (e *PayloadTooLargeError) Error() string {
+	return fmt.Sprintf("%v (%d bytes, limit %d)", ErrPayloadTooLarge, e.Size, e.Limit)
+}
+
+// Unwrap returns ErrPayloadTooLarge.
+func (e *PayloadTooLargeError) Unwrap() error { return ErrPayloadTooLarge }
 
 // Done is closed when the session has ended.
 func (s *Session) Done() <-chan struct{} { return s.done }
