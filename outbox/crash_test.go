@@ -41,7 +41,7 @@ const (
 // and opens without recovery, and every record whose Append had returned is
 // still queued or stored by the server. A last, clean run drains
 // everything: the server then holds every appended record, once, in seq
-// order, and nothing it never was given.
+// order, with the very bytes appended, and nothing it never was given.
 func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
@@ -56,7 +56,8 @@ func TestCrash(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "outbox.db")
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 
-	appended := map[uint64]bool{}
+	appended := map[uint64][]byte{} // seq -> the payload its Append wrote
+	maxIndex := [2]int{}            // the highest payload index per producer
 	start := time.Now()
 	for round := range rounds {
 		cmd, out, stderr := childCommand("crash", path, srv.URL(), id)
@@ -87,8 +88,12 @@ func TestCrash(t *testing.T) {
 		}
 
 		n := 0
-		for _, seq := range parseAppended(out.String()) {
-			appended[seq] = true
+		for _, a := range parseAppended(out.String()) {
+			appended[a.seq] = payload(a.index)
+			p, i := a.index>>24, a.index&(1<<24-1)
+			if p < len(maxIndex) {
+				maxIndex[p] = max(maxIndex[p], i)
+			}
 			n++
 		}
 		if msg := stderr.String(); strings.Contains(msg, "child:") || strings.Contains(msg, "enqueue:") {
@@ -146,6 +151,7 @@ func TestCrash(t *testing.T) {
 			t.Fatalf("seq %d was appended but never reached the server", seq)
 		}
 	}
+	checkCrashContents(t, obs.digests(t, id), appended, maxIndex)
 	t.Logf("%d kills in %v: %d appends returned, %d stored by the server in seq order (%d more were committed when the child died), %d duplicates acked",
 		rounds, time.Since(start).Round(time.Millisecond), len(appended), len(stored), len(stored)-len(appended), s.Duplicates)
 }
@@ -182,19 +188,63 @@ func childCommand(mode, path, url, device string) (cmd *exec.Cmd, stdout, stderr
 	return cmd, stdout, stderr
 }
 
-// parseAppended reads the child's "A <seq>" lines; a torn last line is
-// ignored.
-func parseAppended(out string) []uint64 {
-	var seqs []uint64
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "A "); ok {
-			if seq, err := strconv.ParseUint(rest, 10, 64); err == nil {
-				seqs = append(seqs, seq)
-			}
+// checkCrashContents checks the bytes of every batch the server stored
+// (digests, by seq): a seq whose append the child reported holds that
+// payload; one the child committed but died before reporting holds one of
+// the payloads the child could have written (an index at most one past the
+// highest reported of its producer: each round restarts the indexes).
+func checkCrashContents(t *testing.T, digests map[uint64]string, appended map[uint64][]byte, maxIndex [2]int) {
+	t.Helper()
+	possible := map[string]bool{}
+	for p, top := range maxIndex {
+		for i := 1; i <= top+1; i++ {
+			possible[digest(payload(p<<24|i))] = true
 		}
 	}
-	return seqs
+	unreported := 0
+	for seq, d := range digests {
+		if want, ok := appended[seq]; ok {
+			if d != digest(want) {
+				t.Fatalf("the server stored seq %d with sha256 %s, want %s (%q)", seq, d, digest(want), want)
+			}
+			continue
+		}
+		unreported++
+		if !possible[d] {
+			t.Fatalf("the server stored seq %d (never reported appended) with sha256 %s: not a payload the child wrote", seq, d)
+		}
+	}
+	t.Logf("contents: %d batches match their payloads (%d unreported ones match a possible payload)", len(digests), unreported)
+}
+
+// appendLine is one "A <seq> <index>" line of the child: the seq its
+// Append returned and the index of the payload it wrote.
+type appendLine struct {
+	seq   uint64
+	index int
+}
+
+// parseAppended reads the child's "A <seq> <index>" lines; a torn last
+// line is ignored.
+func parseAppended(out string) []appendLine {
+	var lines []appendLine
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "A ")
+		if !ok {
+			continue
+		}
+		seqText, indexText, ok := strings.Cut(rest, " ")
+		if !ok {
+			continue
+		}
+		seq, err1 := strconv.ParseUint(seqText, 10, 64)
+		index, err2 := strconv.Atoi(indexText)
+		if err1 == nil && err2 == nil {
+			lines = append(lines, appendLine{seq, index})
+		}
+	}
+	return lines
 }
 
 // syncBuffer is a bytes.Buffer the test may read while the child writes.
@@ -270,13 +320,14 @@ func child(mode string) error {
 	for p := range 2 {
 		go func() {
 			for i := 1; ; i++ {
-				seq, err := outbox.Enqueue(ctx, st, 1, outbox.ContentTypeSenMLCBOR, payload(p<<24|i))
+				index := p<<24 | i
+				seq, err := outbox.Enqueue(ctx, st, 1, outbox.ContentTypeSenMLCBOR, payload(index))
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "enqueue:", err)
 					os.Exit(1)
 				}
 				mu.Lock()
-				fmt.Printf("A %d\n", seq)
+				fmt.Printf("A %d %d\n", seq, index)
 				mu.Unlock()
 				switch {
 				case p == 0:

@@ -39,6 +39,7 @@ func TestLiveDelivery(t *testing.T) {
 
 	const single = 50
 	var seqs []uint64
+	payloads := sent{}
 	var latencies []time.Duration
 	for i := range single {
 		seq, err := outbox.Enqueue(context.Background(), st, 1, outbox.ContentTypeSenMLCBOR, payload(i))
@@ -46,6 +47,7 @@ func TestLiveDelivery(t *testing.T) {
 			t.Fatal(err)
 		}
 		seqs = append(seqs, seq)
+		payloads[seq] = payload(i)
 		latencies = append(latencies, waitFor(t, "the ack", func() bool { return dev.d.Stats().Acked == uint64(i+1) }))
 	}
 	slices.Sort(latencies)
@@ -54,13 +56,16 @@ func TestLiveDelivery(t *testing.T) {
 	}
 	t.Logf("live records, enqueued to acked and removed: median %v, worst %v", latencies[len(latencies)/2], latencies[len(latencies)-1])
 
-	seqs = append(seqs, produce(t, st, 500, 8)...)
+	burst, burstPayloads := producePayloads(t, st, 500, 8)
+	seqs = append(seqs, burst...)
+	payloads.add(burstPayloads)
 	waitFor(t, "the burst", func() bool { return dev.d.Stats().Acked == uint64(len(seqs)) })
 	if n := st.Stats().Count; n != 0 {
 		t.Errorf("%d records left in the store", n)
 	}
 	s := obs.stats(t, "live")
 	checkDelivered(t, s, seqs)
+	checkContents(t, obs, "live", payloads)
 	if want := single + 3*500; s.Records != want || s.Duplicates != 0 || s.Rejected != 0 {
 		t.Errorf("server: %d readings, %d duplicates, %d rejected; want %d, 0, 0", s.Records, s.Duplicates, s.Rejected, want)
 	}
@@ -83,7 +88,7 @@ func TestOutageEndToEnd(t *testing.T) {
 	dev := newDevice(t, url, st, outbox.Options{DeviceID: "outage"})
 	dev.run(t)
 	start := time.Now()
-	seqs := produce(t, st, n, 32)
+	seqs, payloads := producePayloads(t, st, n, 32)
 	t.Logf("produced %d records in %v (%d commits) while the server was down", n, time.Since(start), st.Stats().Commits)
 	if got := st.Stats().Count; got != n {
 		t.Fatalf("store holds %d records, want %d", got, n)
@@ -102,6 +107,7 @@ func TestOutageEndToEnd(t *testing.T) {
 	obs := newObserver(t, url)
 	s := obs.stats(t, "outage")
 	checkDelivered(t, s, seqs)
+	checkContents(t, obs, "outage", payloads)
 
 	// Stop-and-wait over the same path: a window of 1 on a smaller backlog.
 	const sw = 300
@@ -134,7 +140,7 @@ func TestDisconnectMidDrain(t *testing.T) {
 	p := faultproxy.Start(t, strings.TrimPrefix(srv.URL(), "http://"))
 	p.SetLatency(time.Millisecond) // slow enough for the cuts to land mid-drain
 	st, _ := openStore(t)
-	seqs := produce(t, st, n, 16)
+	seqs, payloads := producePayloads(t, st, n, 16)
 	obs := newObserver(t, srv.URL())
 	dev := newDevice(t, p.URL(), st, outbox.Options{DeviceID: "cuts", AckTimeout: 2 * time.Second})
 	dev.waitConnected(t)
@@ -155,6 +161,7 @@ func TestDisconnectMidDrain(t *testing.T) {
 	}
 	s := obs.stats(t, "cuts")
 	checkDelivered(t, s, seqs)
+	checkContents(t, obs, "cuts", payloads)
 	ds := dev.d.Stats()
 	t.Logf("%d cuts: %d disconnected acks, %d resends, %d duplicates acked (server counted %d)",
 		cuts, ds.Disconnects, ds.Resends, ds.Duplicates, s.Duplicates)

@@ -2,6 +2,8 @@ package outbox_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -223,8 +225,27 @@ func (o *observer) reject(t testing.TB, deviceID, mode string, times int, seqs .
 // commits) and returns their seqs in increasing order.
 func produce(t testing.TB, st *store.Store, n, producers int) []uint64 {
 	t.Helper()
+	seqs, _ := producePayloads(t, st, n, producers)
+	return seqs
+}
+
+// sent maps each enqueued seq to the payload enqueued under it.
+type sent map[uint64][]byte
+
+// add records the payloads of other in s.
+func (s sent) add(other sent) {
+	for seq, p := range other {
+		s[seq] = p
+	}
+}
+
+// producePayloads is produce that also returns which payload each seq
+// holds (producers share seqs in no fixed order).
+func producePayloads(t testing.TB, st *store.Store, n, producers int) ([]uint64, sent) {
+	t.Helper()
 	var mu sync.Mutex
 	var seqs []uint64
+	payloads := make(sent, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, producers)
 	for p := range producers {
@@ -239,6 +260,7 @@ func produce(t testing.TB, st *store.Store, n, producers int) []uint64 {
 				}
 				mu.Lock()
 				seqs = append(seqs, seq)
+				payloads[seq] = payload(i)
 				mu.Unlock()
 			}
 		}()
@@ -249,7 +271,7 @@ func produce(t testing.TB, st *store.Store, n, producers int) []uint64 {
 		t.Fatalf("Enqueue: %v", err)
 	}
 	slices.Sort(seqs)
-	return seqs
+	return seqs, payloads
 }
 
 // payload is a recognisable batch of about 100 bytes.
@@ -303,5 +325,67 @@ func checkDelivered(t testing.TB, s serverStats, want []uint64) {
 		if got[i] != want[i] {
 			t.Fatalf("server stored seq %d at position %d, want %d (runs %v)", got[i], i, want[i], s.Runs)
 		}
+	}
+}
+
+// digestsPage is how many digests each telemetry-digests request asks for
+// (the server's cap is MAX_DIGESTS in examples/server/server.js).
+const digestsPage = 500
+
+// digests asks the server for the sha256 (hex) of every batch it stored
+// for deviceID, by seq.
+func (o *observer) digests(t testing.TB, deviceID string) map[uint64]string {
+	t.Helper()
+	out := make(map[uint64]string)
+	var after uint64
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		args, err := o.sock.EmitWithAck(ctx, "telemetry-digests", map[string]any{"deviceId": deviceID, "after": after, "limit": digestsPage})
+		cancel()
+		if err != nil {
+			t.Fatalf("telemetry-digests: %v", err)
+		}
+		var page [][2]any // [seq, sha256 hex]
+		if err := args.Decode(0, &page); err != nil {
+			t.Fatalf("telemetry-digests: %v", err)
+		}
+		if len(page) == 0 {
+			return out
+		}
+		for _, e := range page {
+			seq, ok1 := e[0].(float64)
+			d, ok2 := e[1].(string)
+			if !ok1 || !ok2 || seq <= float64(after) {
+				t.Fatalf("telemetry-digests: malformed entry %v after seq %d", e, after)
+			}
+			after = uint64(seq)
+			out[after] = d
+		}
+	}
+}
+
+// digest is the sha256 (hex) of b, as the server computes it.
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// checkContents checks that the server stored, for deviceID, exactly the
+// seqs of want and under each the very bytes enqueued with it: not only
+// which seqs arrived, but what they carried.
+func checkContents(t testing.TB, o *observer, deviceID string, want sent) {
+	t.Helper()
+	got := o.digests(t, deviceID)
+	for seq, p := range want {
+		d, ok := got[seq]
+		if !ok {
+			t.Fatalf("the server holds no batch for seq %d", seq)
+		}
+		if d != digest(p) {
+			t.Fatalf("the server stored seq %d with sha256 %s, want %s (the %d bytes %q)", seq, d, digest(p), len(p), p)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("the server holds %d batches, want %d", len(got), len(want))
 	}
 }

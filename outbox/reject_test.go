@@ -46,7 +46,7 @@ func TestRejections(t *testing.T) {
 		t.Run(tc.mode, func(t *testing.T) {
 			id := "reject-" + tc.mode
 			st, _ := openStore(t)
-			seqs := produce(t, st, n, 1) // one producer: seqs[i] holds payload(i)
+			seqs, payloads := producePayloads(t, st, n, 1) // one producer: seqs[i] holds payload(i)
 			obs.reject(t, id, tc.mode, tc.times, seqs[bad])
 			dev := newDevice(t, srv.URL(), st, outbox.Options{
 				DeviceID:    id,
@@ -61,8 +61,12 @@ func TestRejections(t *testing.T) {
 			}
 			took := waitFor(t, "the drain", func() bool { return st.Stats().Count == 0 })
 			// The queue keeps flowing: records produced afterwards arrive too.
-			more := produce(t, st, 10, 2)
+			more, morePayloads := producePayloads(t, st, 10, 2)
 			want = append(want, more...)
+			payloads.add(morePayloads)
+			if tc.mode == "permanent" {
+				delete(payloads, seqs[bad])
+			}
 			waitFor(t, "the later records", func() bool { return st.Stats().Count == 0 })
 
 			s := obs.stats(t, id)
@@ -71,6 +75,7 @@ func TestRejections(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Fatalf("server stored %v, want %v", got, want)
 			}
+			checkContents(t, obs, id, payloads)
 			ds := dev.d.Stats()
 			tc.check(t, s, ds)
 			t.Logf("queue empty after %v; drainer %+v", took, ds)
