@@ -48,6 +48,7 @@
 
 "use strict";
 
+const crypto = require("node:crypto");
 const http = require("node:http");
 const path = require("node:path");
 const { Server } = require("socket.io");
@@ -91,6 +92,9 @@ const ACK_TIMEOUT_MS = 5000;
 const MAX_BURST = 1000000;
 // How many decoded SenML records each device keeps for the API and the page.
 const MAX_RECENT_RECORDS = 1000;
+// The most digests one `telemetry-digests` answer carries (about 80 bytes
+// each), so that an answer stays far below any client's packet limit.
+const MAX_DIGESTS = 500;
 
 // ---------------------------------------------------------------------------
 // Logging
@@ -159,12 +163,14 @@ const telemetryDevices = new Map();
 //   recent      the last MAX_RECENT_RECORDS decoded SenML records, each
 //               with the seq of its batch: {seq, n, u, v, t, ...}
 //   decodeErrors, lastDecodeError   stored batches that are not SenML
+//   digests     Map seq -> sha256 (hex) of the stored batch's bytes, so that
+//               tests compare what arrived with what they enqueued
 function telemetryDevice(deviceId) {
   let dev = telemetryDevices.get(deviceId);
   if (!dev) {
     dev = {
       stored: new Set(), order: [], duplicates: 0, rejected: 0, ignored: 0, records: 0, faults: new Map(),
-      lastSeq: null, recent: [], decodeErrors: 0, lastDecodeError: null,
+      lastSeq: null, recent: [], decodeErrors: 0, lastDecodeError: null, digests: new Map(),
     };
     telemetryDevices.set(deviceId, dev);
   }
@@ -541,6 +547,7 @@ io.on("connection", (socket) => {
     }
     dev.stored.add(seq);
     dev.order.push(seq);
+    dev.digests.set(seq, crypto.createHash("sha256").update(batch).digest("hex"));
     dev.records += count;
     if (dev.lastSeq === null || seq > dev.lastSeq) dev.lastSeq = seq;
     try {
@@ -577,6 +584,19 @@ io.on("connection", (socket) => {
     const dev = telemetryDevice(String((req && req.deviceId) || ""));
     const { duplicates, rejected, ignored, records } = dev;
     cb({ stored: dev.order.length, duplicates, rejected, ignored, records, runs: runs(dev.order) });
+  });
+
+  // telemetry-digests ({deviceId, after, limit}, cb) -> cb([[seq, sha256],
+  // ...]): the sha256 (hex) of each stored batch's bytes, for the stored seqs
+  // above `after` (default 0) in increasing order, at most `limit` of them
+  // (default and cap MAX_DIGESTS); page on with after = the last seq.
+  socket.on("telemetry-digests", (req, cb) => {
+    if (typeof cb !== "function") return;
+    const { deviceId, after = 0, limit = MAX_DIGESTS } = req || {};
+    const dev = telemetryDevice(String(deviceId || ""));
+    const n = Number.isSafeInteger(limit) && limit > 0 ? Math.min(limit, MAX_DIGESTS) : MAX_DIGESTS;
+    const seqs = [...dev.digests.keys()].filter((s) => s > after).sort((a, b) => a - b).slice(0, n);
+    cb(seqs.map((s) => [s, dev.digests.get(s)]));
   });
 
   // doge-all -> broadcasts the binary "doge" event to every client of "/".
