@@ -73,7 +73,9 @@ type SamplerOptions struct {
 	// OnReadings receives every batch of readings from periodic reads
 	// (urgent false) and from a Watcher's events (urgent true). It is called
 	// from the sampler's goroutines, possibly concurrently for different
-	// sensors, and must not block for long. nil discards readings.
+	// sensors, and must not block for long. Readings of a read that
+	// finishes after Run's context is done are passed too (Run returns
+	// after that call). nil discards readings.
 	OnReadings func(rs []Reading, urgent bool)
 	// MaxBackoff is the longest wait between retries of a failing sensor;
 	// zero means DefaultMaxBackoff. A sensor whose interval is longer retries
@@ -353,13 +355,14 @@ func (s *Sampler) sample(ctx context.Context, e *entry) {
 	}
 	rs, err := s.readLocked(ctx, e)
 	<-e.sem
-	if ctx.Err() != nil {
-		return // shutting down: the result is of no interest
-	}
 	if err != nil {
-		s.failed(e, err)
+		if ctx.Err() == nil {
+			s.failed(e, err)
+		} // else shutting down: a failure of no interest
 		return
 	}
+	// A read that finished while Run is stopping still hands its
+	// readings over: they were taken, and Run returns only after this.
 	s.succeeded(e)
 	s.onReadings(rs, false)
 }
@@ -607,7 +610,9 @@ func stamp(sensor string, vals []Value, st Stamp) []Reading {
 // fails or panics.
 func (s *Sampler) watch(ctx context.Context, e *entry, w Watcher) {
 	emit := func(vals []Value) {
-		if len(vals) == 0 || ctx.Err() != nil {
+		// An event of a watcher still running while Run stops is handed
+		// over, up to closeAll; one later (after Run returned) is not.
+		if len(vals) == 0 || s.closed.Load() {
 			return
 		}
 		if err := checkFinite(vals); err != nil {
