@@ -26,9 +26,10 @@ const maxUnreported = 4 * 3
 // TestKillDuringAppends kills (SIGKILL) a child process that appends,
 // with several producers, and drains while the file is compacted now and
 // then. After every kill the file must pass the consistency check, and
-// every record whose Append had returned must still be queued unless a
-// RemoveThrough that had returned covered it; seqs never go back and,
-// where the boot id is known, do not skip ahead either.
+// every record whose Append had returned must still be queued, with the
+// bytes appended, unless a RemoveThrough that had returned covered it;
+// every queued record holds bytes a producer wrote; seqs never go back
+// and, where the boot id is known, do not skip ahead either.
 func TestKillDuringAppends(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
@@ -77,19 +78,28 @@ func TestKillDuringAppends(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		present := make(map[uint64]bool, len(recs))
+		present := make(map[uint64][]byte, len(recs))
 		for i, rec := range recs {
-			present[rec.Seq] = true
+			present[rec.Seq] = rec.Data
 			if i > 0 && rec.Seq <= recs[i-1].Seq {
 				t.Fatalf("round %d: order broken at %d", round, rec.Seq)
 			}
+			// Reported or not, a queued record holds what a producer wrote.
+			if err := checkCrashRecord(rec.Data); err != nil {
+				t.Fatalf("round %d: seq %d: %v", round, rec.Seq, err)
+			}
 		}
 		lost := 0
-		for _, seq := range appended {
+		for seq, want := range appended {
 			// A RemoveThrough killed before it returned may have
 			// committed (it compacts the file after its commit).
-			if seq > max(removedThrough, removing) && !present[seq] {
+			data, ok := present[seq]
+			if seq > max(removedThrough, removing) && !ok {
 				lost++
+			}
+			if ok && !bytes.Equal(data, want) {
+				t.Fatalf("round %d: seq %d holds %d bytes starting %q, want the %d bytes starting %q that its Append wrote",
+					round, seq, len(data), data[:min(len(data), 16)], len(want), want[:16])
 			}
 			if seq <= maxSeq {
 				t.Fatalf("round %d: seq %d reused (an earlier round reached %d)", round, seq, maxSeq)
@@ -99,7 +109,7 @@ func TestKillDuringAppends(t *testing.T) {
 			t.Fatalf("round %d: %d records lost whose Append had returned", round, lost)
 		}
 		next := s.Stats().NextSeq
-		for _, seq := range appended {
+		for seq := range appended {
 			maxSeq = max(maxSeq, seq)
 		}
 		if next <= maxSeq {
@@ -141,19 +151,48 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// parseChildLog reads the child's "A <seq>" (Append returned),
-// "P <seq>" (RemoveThrough called), "R <seq>" (RemoveThrough returned)
-// and "C <n>" (compactions so far) lines; a torn last line is ignored.
-func parseChildLog(t *testing.T, log string) (appended []uint64, removedThrough, removing, compactions uint64) {
+// crashRecordSize is the size of each record the crash child appends.
+const crashRecordSize = 4000
+
+// crashRecord is the record producer p appends the i-th time: a header
+// naming both, then a pattern derived from them, so that a record's bytes
+// can be checked on their own and against what its Append reported.
+func crashRecord(p, i int) []byte {
+	rec := fmt.Appendf(make([]byte, 0, crashRecordSize), "p%d i%d ", p, i)
+	for j := len(rec); j < crashRecordSize; j++ {
+		rec = append(rec, byte((p*31+i+j)%251))
+	}
+	return rec
+}
+
+// checkCrashRecord reports whether data is a record crashRecord made.
+func checkCrashRecord(data []byte) error {
+	var p, i int
+	if _, err := fmt.Sscanf(string(data[:min(len(data), 32)]), "p%d i%d ", &p, &i); err != nil {
+		return fmt.Errorf("%d bytes starting %q: not a record a producer wrote (%v)", len(data), data[:min(len(data), 16)], err)
+	}
+	if want := crashRecord(p, i); !bytes.Equal(data, want) {
+		return fmt.Errorf("%d bytes starting %q: damaged (want %d bytes)", len(data), data[:min(len(data), 16)], len(want))
+	}
+	return nil
+}
+
+// parseChildLog reads the child's "A <seq> <producer> <i>" (Append
+// returned seq for crashRecord(producer, i)), "P <seq>" (RemoveThrough
+// called), "R <seq>" (RemoveThrough returned) and "C <n>" (compactions so
+// far) lines; a torn last line is ignored.
+func parseChildLog(t *testing.T, log string) (appended map[uint64][]byte, removedThrough, removing, compactions uint64) {
 	t.Helper()
+	appended = map[uint64][]byte{}
 	sc := bufio.NewScanner(strings.NewReader(log))
 	for sc.Scan() {
 		line := sc.Text()
 		var seq uint64
 		switch {
 		case strings.HasPrefix(line, "A "):
-			if _, err := fmt.Sscanf(line, "A %d", &seq); err == nil {
-				appended = append(appended, seq)
+			var p, i int
+			if _, err := fmt.Sscanf(line, "A %d %d %d", &seq, &p, &i); err == nil {
+				appended[seq] = crashRecord(p, i)
 			}
 		case strings.HasPrefix(line, "C "):
 			if _, err := fmt.Sscanf(line, "C %d", &seq); err == nil {
@@ -189,36 +228,43 @@ func childAppend() int {
 		mu.Lock()
 		defer mu.Unlock()
 		fmt.Fprintf(os.Stdout, format, seq)
-		if format == "A %d\n" {
-			latest = max(latest, seq)
-		}
+	}
+	// sayAppended prints one line per seq (one write each, so a kill tears
+	// at most the last).
+	sayAppended := func(seq uint64, p, i int) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(os.Stdout, "A %d %d %d\n", seq, p, i)
+		latest = max(latest, seq)
 	}
 	fmt.Println("ready")
-	appendOnce := func(rec []byte, batch bool) {
+	// appendOnce appends crashRecord(p, i) alone, or with the two next
+	// ones in one AppendBatch, and returns the next i.
+	appendOnce := func(p, i int, batch bool) int {
 		gate.RLock()
 		defer gate.RUnlock()
 		var seqs []uint64
 		var err error
 		if batch {
-			seqs, err = s.AppendBatch(context.Background(), [][]byte{rec, rec, rec})
+			seqs, err = s.AppendBatch(context.Background(), [][]byte{crashRecord(p, i), crashRecord(p, i+1), crashRecord(p, i+2)})
 		} else {
 			var seq uint64
-			seq, err = s.Append(context.Background(), rec)
+			seq, err = s.Append(context.Background(), crashRecord(p, i))
 			seqs = []uint64{seq}
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "append:", err)
 			os.Exit(1)
 		}
-		for _, seq := range seqs {
-			say("A %d\n", seq)
+		for k, seq := range seqs {
+			sayAppended(seq, p, i+k)
 		}
+		return i + len(seqs)
 	}
 	for p := 0; p < 4; p++ {
 		go func() {
-			rec := bytes.Repeat([]byte{byte(p)}, 4000)
-			for i := 0; ; i++ {
-				appendOnce(rec, i%3 == 0)
+			for i, n := 0, 0; ; n++ {
+				i = appendOnce(p, i, n%3 == 0)
 			}
 		}()
 	}
