@@ -456,6 +456,19 @@ io.on("connection", (socket) => {
     if (typeof cb === "function") cb(count);
   });
 
+  // flood (events, commands, cb?) -> emits "burst"(0) ... "burst"(events-1),
+  // then "command"({i}) with an ack for i = 0 ... commands-1, as fast as
+  // possible and without waiting for those acks; then acks
+  // {events, commands}. For the client's memory bounds under a flood.
+  socket.on("flood", (events, commands, cb) => {
+    const clamp = (n) => (Number.isInteger(n) && n > 0 ? Math.min(n, MAX_BURST) : 0);
+    const e = clamp(events);
+    const c = clamp(commands);
+    for (let i = 0; i < e; i++) socket.emit("burst", i);
+    for (let i = 0; i < c; i++) socket.timeout(ACK_TIMEOUT_MS).emit("command", { i }, () => {});
+    if (typeof cb === "function") cb({ events: e, commands: c });
+  });
+
   // count (i) -> records {received, outOfOrder, last} for this socket:
   // a value is out of order when it is not last+1. Starts at 0.
   socket.on("count", (i) => recordCount(socket, i));

@@ -21,6 +21,18 @@ type Options struct {
 	// MaxAttachments is the most binary attachments accepted in one incoming
 	// packet; DefaultMaxAttachments when zero.
 	MaxAttachments int
+	// MaxQueuedEvents bounds the incoming events that wait for their
+	// handlers on the dispatcher (and, separately, those a socket keeps
+	// until the server's CONNECT reply); DefaultMaxQueuedEvents when zero.
+	// An event beyond it closes the connection with ErrDispatchQueueFull
+	// (ErrPreConnectQueueFull) and the client reconnects: the reader never
+	// waits for a slow handler, and memory stays bounded.
+	MaxQueuedEvents int
+	// MaxQueuedBytes bounds the payload bytes (JSON text and attachments)
+	// of those queued events in the same way; DefaultMaxQueuedBytes when
+	// zero. An empty queue always takes one event, whatever its size (the
+	// engine's ReadLimit bounds it).
+	MaxQueuedBytes int64
 
 	// NoReconnect turns automatic reconnection off: a failed or lost
 	// connection then leaves every socket disconnected.
@@ -62,6 +74,8 @@ type Client struct {
 	log     *slog.Logger
 	disp    *dispatcher
 	backoff *backoff
+	bounds  queueBounds // of the dispatcher and of each pre-CONNECT queue
+	counts  counters
 
 	mu      sync.Mutex
 	sess    *engineio.Session
@@ -104,7 +118,8 @@ func New(rawURL string, opts *Options) (*Client, error) {
 	}
 	c.backoff = newBackoff(&c.opts)
 	c.decoder.MaxAttachments = c.opts.MaxAttachments
-	c.disp = newDispatcher()
+	c.bounds = newQueueBounds(&c.opts)
+	c.disp = newDispatcher(c.bounds)
 	var ctx context.Context
 	ctx, c.cancel = context.WithCancel(context.Background())
 	go c.run(ctx)
@@ -173,7 +188,7 @@ func (c *Client) notify() {
 // status queues a lifecycle notification for OnStatus.
 func (c *Client) status(st Status) {
 	if c.opts.OnStatus != nil {
-		c.disp.push(func() { c.opts.OnStatus(st) }, true)
+		c.disp.push(func() { c.opts.OnStatus(st) })
 	}
 }
 

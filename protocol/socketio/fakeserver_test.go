@@ -40,6 +40,11 @@ type fakeConn struct {
 const fakeHandshake = `0{"sid":"fake","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`
 
 func newFakeServer(t *testing.T) *fakeServer {
+	return newFakeServerOpen(t, fakeHandshake)
+}
+
+// newFakeServerOpen is newFakeServer with open as the open packet.
+func newFakeServerOpen(t *testing.T, open string) *fakeServer {
 	f := &fakeServer{t: t, conns: make(chan *fakeConn, 10), quit: make(chan struct{})}
 	up := websocket.Upgrader{}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -51,7 +56,7 @@ func newFakeServer(t *testing.T) *fakeServer {
 		f.mu.Lock()
 		f.all = append(f.all, c)
 		f.mu.Unlock()
-		c.send(fakeHandshake)
+		c.send(open)
 		go c.read()
 		f.conns <- c
 	}))

@@ -95,7 +95,8 @@ type Socket struct {
 	offset    string // connection state recovery: last offset received
 	recovered bool
 	waiter    *connWaiter
-	early     []*Packet // events that came before the CONNECT reply
+	early     []*Packet // events that came before the CONNECT reply (c.bounds)
+	earlySize int64     // their payload bytes
 	sendBuf   []*outgoing
 	nextID    uint64 // next ack id
 	pending   map[uint64]chan<- ackResult
@@ -319,7 +320,7 @@ func (s *Socket) sayGoodbye(sess *engineio.Session) {
 func (s *Socket) reportConnect(recovered bool) {
 	s.c.status(Status{Kind: StatusConnected, Namespace: s.namespace, Recovered: recovered})
 	if s.opts.OnConnect != nil {
-		s.c.disp.push(func() { s.opts.OnConnect(recovered) }, true)
+		s.c.disp.push(func() { s.opts.OnConnect(recovered) })
 	}
 }
 
@@ -414,7 +415,7 @@ func (s *Socket) deactivate(reason error) {
 		return
 	}
 	wasConnected := s.state == stateConnected
-	s.active, s.state, s.flushing, s.sess, s.id, s.early = false, stateDisconnected, false, nil, "", nil
+	s.active, s.state, s.flushing, s.sess, s.id, s.early, s.earlySize = false, stateDisconnected, false, nil, "", nil, 0
 	pending, buffered := s.takePending()
 	s.settle(reason)
 	s.mu.Unlock()
@@ -438,7 +439,7 @@ func (s *Socket) onSessionEnd(sess *engineio.Session, reason error) {
 		return
 	}
 	wasConnected := s.state == stateConnected
-	s.state, s.flushing, s.sess, s.id, s.early = stateConnecting, false, nil, "", nil
+	s.state, s.flushing, s.sess, s.id, s.early, s.earlySize = stateConnecting, false, nil, "", nil, 0
 	pending := s.pending
 	s.pending = make(map[uint64]chan<- ackResult)
 	s.mu.Unlock()
@@ -471,6 +472,6 @@ func failAcks(pending map[uint64]chan<- ackResult, buffered []*outgoing, reason 
 func (s *Socket) reportDisconnect(reason error) {
 	s.c.status(Status{Kind: StatusDisconnected, Namespace: s.namespace, Err: reason})
 	if s.opts.OnDisconnect != nil {
-		s.c.disp.push(func() { s.opts.OnDisconnect(reason) }, true)
+		s.c.disp.push(func() { s.opts.OnDisconnect(reason) })
 	}
 }
