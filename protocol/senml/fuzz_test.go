@@ -6,12 +6,19 @@ import (
 	"math"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // FuzzDecode checks Decode and Resolve never panic, and that any pack they
 // accept re-encodes to a pack that decodes and resolves to the same values,
-// unless it has a unit that fails CheckUnit, which the encoder rejects.
+// unless it has a unit that fails CheckUnit, which the encoder rejects. A
+// pack of plain numeric readings also goes through Encoder.Encode as Go
+// readings (the base time and relative times the encoder computes).
 func FuzzDecode(f *testing.F) {
+	fullPrecision, err := NewEncoder(WithTimeResolution(0))
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Add(unhex(f, rfcOrderHex...))
 	f.Add(unhex(f, detHex...))
 	f.Add(unhex(f, rfc8428Section6Dump...))
@@ -21,6 +28,14 @@ func FuzzDecode(f *testing.F) {
 		}
 	}
 	if data, err := Encode("pi-7:", batch(2)); err == nil {
+		f.Add(data)
+	}
+	// Sub-second base and relative times.
+	subSecond := batch(2)
+	for i := range subSecond {
+		subSecond[i].Time = subSecond[i].Time.Add(time.Duration(i+1)*123*time.Millisecond + 456*time.Microsecond)
+	}
+	if data, err := Encode("pi-7:", subSecond); err == nil {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -58,7 +73,30 @@ func FuzzDecode(f *testing.F) {
 		if err != nil || !bytes.Equal(out, again) {
 			t.Fatalf("encoding not stable: %x vs %x", out, again)
 		}
+		// The same values as Go readings, through the encoder's time path.
+		if in, ok := asReadings(res); ok {
+			if err := checkEncodeRoundTrip(fullPrecision, 0, "", in); err != nil {
+				t.Fatalf("readings of an accepted pack: %v", err)
+			}
+		}
 	})
+}
+
+// asReadings returns res as readings for Encoder.Encode when every record
+// is a plain numeric reading (v only) at an absolute time in the range of
+// the round-trip properties (encode_property_test.go).
+func asReadings(res []Resolved) ([]Reading, bool) {
+	in := make([]Reading, len(res))
+	for i, r := range res {
+		if r.Value == nil || r.Sum != nil || r.UpdateTime != 0 || r.Time < minPropertyUnix || r.Time > maxPropertyUnix {
+			return nil, false
+		}
+		in[i] = Reading{Name: r.Name, Unit: r.Unit, Value: *r.Value, Time: r.At(time.Time{})}
+		if d := in[i].Time.Sub(in[0].Time); d > maxPropertySpread || d < -maxPropertySpread {
+			return nil, false
+		}
+	}
+	return in, true
 }
 
 func sameResolved(a, b []Resolved) bool {
