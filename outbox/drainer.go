@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -108,10 +107,14 @@ type Stats struct {
 	// Disconnects counts acks lost because the socket disconnected.
 	Disconnects uint64
 	// DeadLettered counts records this drainer moved to the dead-letter
-	// bucket: rejected MaxAttempts times, undecodable, or too large to
-	// ever be sent. The store keeps the durable total
-	// (store.Stats.DeadLettered).
+	// bucket: rejected MaxAttempts times, undecodable, or refused by
+	// Options.Prepare. The store keeps the durable total
+	// (store.Stats.DeadLettered). A record too large for the session is
+	// never dead-lettered: it is held (Held).
 	DeadLettered uint64
+	// Held is the record that holds the queue back because the current
+	// session cannot carry it (see HeldRecord); nil when none is.
+	Held *HeldRecord
 	// LastError is the last failure (an *AckError for a rejection), nil if
 	// none; LastErrorAt is when it happened.
 	LastError   error
@@ -239,6 +242,7 @@ type drain struct {
 	fatal    error              // Run must return it
 	rm       *remover
 	order    ackOrder
+	heldSID  string // the socket id of the session that refused Stats.Held
 }
 
 // Run drains the store until ctx ends, and then returns ctx.Err(). It
@@ -261,7 +265,10 @@ type drain struct {
 // is connected again (disconnection), the drainer starts again from the
 // oldest record left, so everything unacknowledged is sent again, in
 // order. A record permanently rejected Options.MaxAttempts times is moved
-// to the dead-letter bucket (Store.DeadLetter) and the queue goes on.
+// to the dead-letter bucket (Store.DeadLetter) and the queue goes on. A
+// record larger than the session's maxPayload holds the queue (see
+// HeldRecord and Stats.Held): it is tried again after the retry delay, or
+// as soon as the socket connects in a new session.
 func (d *Drainer) Run(ctx context.Context) error {
 	if !d.running.CompareAndSwap(false, true) {
 		return ErrRunning
@@ -287,7 +294,8 @@ func (d *Drainer) Run(ctx context.Context) error {
 		if r.fatal != nil {
 			return r.fatal
 		}
-		if r.held && len(r.inflight) == 0 && r.rm.idle() && !time.Now().Before(r.until) && d.sock.Connected() {
+		if r.held && len(r.inflight) == 0 && r.rm.idle() && d.sock.Connected() &&
+			(!time.Now().Before(r.until) || r.newSession()) {
 			r.resume()
 		}
 		storeWake := d.st.Wait() // before PeekAfter: no append is missed
@@ -326,7 +334,7 @@ func (d *Drainer) Run(ctx context.Context) error {
 }
 
 // fill sends records until the window is full, the store has no more, or
-// sending fails. Records it dead-letters (undecodable, too large) take
+// sending fails. Records it dead-letters (undecodable) take
 // room in a peek but none in the window, so it peeks again while the
 // window has room and the last peek was full: nothing else would wake
 // Run for the records behind them.
@@ -397,15 +405,16 @@ func (r *drain) fillOnce(n int) int {
 		if err != nil {
 			cancel()
 			if errors.Is(err, engineio.ErrPayloadTooLarge) {
-				// It can never be sent: do not let it block the queue.
-				if !r.deadLetter(rec.Seq, err.Error()) {
-					return 0
-				}
-				r.cursor = rec.Seq
-				continue
+				// Too large for this session, not for good: hold the
+				// queue here, in order, until a session takes it.
+				r.tooLarge(rec.Seq, err)
+				return 0
 			}
 			r.sendFailed(err)
 			return 0
+		}
+		if h := r.Stats().Held; h != nil && rec.Seq >= h.Seq {
+			r.unheld(rec.Seq == h.Seq)
 		}
 		r.cursor = rec.Seq
 		resend := rec.Seq <= r.highestSent
@@ -420,8 +429,10 @@ func (r *drain) fillOnce(n int) int {
 		})
 	}
 	if len(recs) < n {
-		// The end of the queue: failed records after it are gone.
+		// The end of the queue: failed records after it are gone, and so
+		// is a held record not met on the way.
 		r.dropFailedBetween(r.cursor, ^uint64(0))
+		r.unheld(false)
 	}
 	return len(recs)
 }
@@ -510,42 +521,6 @@ func (r *drain) lost(seq uint64, err error) {
 	}
 }
 
-// rejected handles an ack that said no (or could not be read).
-func (r *drain) rejected(seq uint64, ae *AckError) {
-	r.count(func(s *Stats) { s.Rejected++ })
-	if ae.Permanent {
-		r.attempts[seq]++
-		if n := r.attempts[seq]; n >= r.opts.MaxAttempts {
-			if r.deadLetter(seq, fmt.Sprintf("rejected %d times, last: %s: %s", n, ae.Code, ae.Message)) {
-				r.removeFailed(seq)
-			}
-			r.fail(ae)
-			return
-		}
-	}
-	r.log.Warn("outbox: server refused a record; it will be sent again",
-		"seq", seq, "code", ae.Code, "message", ae.Message, "permanent", ae.Permanent, "attempts", r.attempts[seq])
-	r.hold(r.nextDelay(), ae)
-}
-
-// deadLetter moves seq out of the queue for good. It reports false when
-// the store failed (the record stays queued and the sending is held).
-func (r *drain) deadLetter(seq uint64, reason string) bool {
-	delete(r.attempts, seq)
-	err := r.st.DeadLetter(seq, reason)
-	switch {
-	case err == nil:
-		r.log.Warn("outbox: record moved to the dead-letter bucket", "seq", seq, "reason", reason)
-		r.count(func(s *Stats) { s.DeadLettered++ })
-	case errors.Is(err, store.ErrNotFound):
-		// Dropped by a bound meanwhile.
-	default:
-		r.storeFailed("dead-letter", err)
-		return false
-	}
-	return true
-}
-
 // storeFailed handles a store error: fatal when the store is closed,
 // otherwise retried later.
 func (r *drain) storeFailed(op string, err error) {
@@ -557,49 +532,6 @@ func (r *drain) storeFailed(op string, err error) {
 	r.hold(r.nextDelay(), fmt.Errorf("outbox: store %s: %w", op, err))
 }
 
-// hold stops the sending until no record is in flight, delay has passed
-// and the socket is connected; err (if any) is recorded as the last error.
-func (r *drain) hold(delay time.Duration, err error) {
-	if err != nil {
-		r.fail(err)
-	}
-	if until := time.Now().Add(delay); !r.held || until.After(r.until) {
-		r.until = until
-	}
-	r.held = true
-}
-
-// nextDelay returns the retry delay to wait now, with jitter, and doubles
-// the next one. Failures in one round (before the sending resumes) share
-// one delay.
-func (r *drain) nextDelay() time.Duration {
-	if r.held && !r.until.IsZero() && time.Until(r.until) > 0 {
-		return time.Until(r.until)
-	}
-	d := r.delay
-	r.delay = min(2*r.delay, r.opts.RetryDelayMax)
-	return time.Duration(float64(d) * (1 + retryJitter*(2*rand.Float64()-1)))
-}
-
-// abandonRound cancels the emits in flight: after a disconnection, none of
-// them can be acked any more, and an emit waiting in the socket's send
-// buffer must not go out ahead of the older records sent again.
-func (r *drain) abandonRound(reason error) {
-	if r.round.Err() == nil {
-		r.log.Info("outbox: socket disconnected; the unacknowledged records will be sent again after reconnection",
-			"in_flight", len(r.inflight)+1, "err", reason)
-	}
-	r.abandon()
-}
-
-// resume starts sending again from the oldest record in the store.
-func (r *drain) resume() {
-	r.held, r.until, r.cursor = false, time.Time{}, 0
-	r.abandon()
-	r.round, r.abandon = context.WithCancel(r.ctx)
-	r.log.Debug("outbox: sending again from the oldest record")
-}
-
 // shutdown ends a Run: it abandons the flights, keeps the acks that had
 // arrived, and waits for the socket to release every flight.
 func (r *drain) shutdown() {
@@ -608,123 +540,6 @@ func (r *drain) shutdown() {
 	r.settle(true)
 	r.rm.close()
 	r.count(func(s *Stats) { s.InFlight = 0 })
-}
-
-// remover deletes the acknowledged records in a goroutine of its own, so
-// that the window refills while a deletion waits for its fsync; the acks
-// that arrive meanwhile are deleted together by the next transaction.
-// Batches are deleted in the order they were added, so deletion follows
-// seq.
-type remover struct {
-	d        *Drainer
-	kick     chan struct{} // work was added; holds one signal
-	finished chan struct{} // a batch was deleted (or failed); holds one signal
-	stop     chan struct{} // closed by close
-	done     chan struct{} // closed when run returns
-
-	mu    sync.Mutex
-	queue []uint64 // acked, not yet handed to Store.Remove
-	busy  bool     // queue is not empty or a Remove is running
-	err   error    // the first Remove error not yet taken
-}
-
-func newRemover(d *Drainer) *remover {
-	return &remover{
-		d:        d,
-		kick:     make(chan struct{}, 1),
-		finished: make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
-	}
-}
-
-// add queues seqs (increasing, above every seq added before) for deletion.
-func (rm *remover) add(seqs []uint64) {
-	rm.mu.Lock()
-	rm.queue = append(rm.queue, seqs...)
-	rm.busy = true
-	rm.mu.Unlock()
-	signal(rm.kick)
-}
-
-// idle reports whether every record added has been deleted (or failed).
-func (rm *remover) idle() bool {
-	rm.mu.Lock()
-	defer rm.mu.Unlock()
-	return !rm.busy
-}
-
-// takeErr returns and forgets the first deletion error since the last call.
-func (rm *remover) takeErr() error {
-	rm.mu.Lock()
-	defer rm.mu.Unlock()
-	err := rm.err
-	rm.err = nil
-	return err
-}
-
-func (rm *remover) run() {
-	defer close(rm.done)
-	for {
-		select {
-		case <-rm.kick:
-			rm.flush()
-		case <-rm.stop:
-			rm.flush()
-			return
-		}
-	}
-}
-
-// flush deletes what is queued, one transaction per batch taken, until the
-// queue is empty.
-func (rm *remover) flush() {
-	for {
-		rm.mu.Lock()
-		batch := rm.queue
-		rm.queue = nil
-		if len(batch) == 0 {
-			rm.busy = false
-			rm.mu.Unlock()
-			signal(rm.finished)
-			return
-		}
-		rm.mu.Unlock()
-		if err := rm.d.st.Remove(batch...); err != nil {
-			rm.mu.Lock()
-			if rm.err == nil {
-				rm.err = err
-			}
-			rm.mu.Unlock()
-			signal(rm.finished)
-			continue
-		}
-		rm.d.count(func(s *Stats) { s.Acked += uint64(len(batch)) })
-	}
-}
-
-// close deletes what is queued and stops the goroutine.
-func (rm *remover) close() {
-	close(rm.stop)
-	<-rm.done
-}
-
-// closed reports whether ch is closed, without blocking.
-func closed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
-}
-
-// signal wakes the receiver of ch (capacity 1) without blocking.
-func signal(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
 }
 
 // addFailed records that seq was sent and not acked with ok.

@@ -196,6 +196,18 @@ func (s *Server) Restart(t testing.TB) {
 	}
 }
 
+// RestartWith is Restart with other options from now on (for example
+// another MaxPayload, as a redeployed server would have): same port, so
+// clients reconnect to the same URL. Failures are reported through t.
+func (s *Server) RestartWith(t testing.TB, opts Options) {
+	t.Helper()
+	s.mu.Lock()
+	opts.Env = append([]string(nil), opts.Env...) // never alias the caller's slice
+	s.opts = opts
+	s.mu.Unlock()
+	s.Restart(t)
+}
+
 // Relaunch is Restart for programs that are not tests: it stops the server
 // (if it is running) and starts it again on the same port with the same
 // options, retrying for up to RestartTimeout while the old port is still
