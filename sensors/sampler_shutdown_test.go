@@ -3,6 +3,7 @@ package sensors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -21,29 +22,56 @@ func (w *deafWatcher) Watch(context.Context, func([]Value)) error {
 	return nil
 }
 
-// Two watchers that ignore shutdown, and a read that never returns: Run
+// deafWatchers is how many watchers that ignore shutdown
+// TestShutdownGraceCoversEveryWait runs: enough that a grace per wait
+// (deafWatchers x ShutdownGrace) is far beyond the bound it checks.
+const deafWatchers = 4
+
+// shutdownBound is the longest TestShutdownGraceCoversEveryWait lets Run
+// take after its context is done: one ShutdownGrace for every wait plus as
+// much again for scheduling on a loaded machine; a grace per watcher would
+// take deafWatchers times ShutdownGrace.
+const shutdownBound = 2 * ShutdownGrace
+
+// Several watchers that ignore shutdown, and a read that never returns: Run
 // still returns after about ShutdownGrace (the grace is one deadline for
-// every wait, not a timer whose single tick the first wait consumes), and
-// every sensor is closed.
+// every wait, not a timer whose single tick the first wait consumes, nor a
+// fresh timer per wait), and every sensor is closed.
 func TestShutdownGraceCoversEveryWait(t *testing.T) {
 	release := make(chan struct{})
-	a := &deafWatcher{fakeSensor: fakeSensor{name: "a"}, release: release}
-	b := &deafWatcher{fakeSensor: fakeSensor{name: "b"}, release: release}
+	var scheds []Schedule
+	var all []*fakeSensor
+	for i := range deafWatchers {
+		w := &deafWatcher{fakeSensor: fakeSensor{name: fmt.Sprintf("deaf%d", i)}, release: release}
+		scheds = append(scheds, Schedule{Sensor: w, Interval: time.Hour})
+		all = append(all, &w.fakeSensor)
+	}
 	stuck := &fakeSensor{name: "stuck", fn: func(context.Context, int) ([]Value, error) {
 		<-release
 		return nil, nil
 	}}
-	h := newHarness(t, SamplerOptions{},
-		Schedule{Sensor: a, Interval: time.Hour}, Schedule{Sensor: b, Interval: time.Hour},
-		Schedule{Sensor: stuck, Interval: time.Hour, Timeout: 5 * time.Millisecond})
+	scheds = append(scheds, Schedule{Sensor: stuck, Interval: time.Hour, Timeout: 5 * time.Millisecond})
+	all = append(all, stuck)
+	h := newHarness(t, SamplerOptions{}, scheds...)
 	h.start()
-	eventually(t, "reads started", func() bool { return stuck.reads.Load() == 1 && a.reads.Load() == 1 && b.reads.Load() == 1 })
+	eventually(t, "reads started", func() bool {
+		for _, s := range all {
+			if s.reads.Load() != 1 {
+				return false
+			}
+		}
+		return true
+	})
 	start := time.Now()
 	h.stop(t)
-	if took := time.Since(start); took > ShutdownGrace+2*time.Second {
-		t.Errorf("Run took %s to return (grace %s)", took, ShutdownGrace)
+	took := time.Since(start)
+	if took > shutdownBound {
+		t.Errorf("Run took %s to return with %d deaf watchers (grace %s, bound %s): a grace per wait?", took, deafWatchers, ShutdownGrace, shutdownBound)
 	}
-	for _, s := range []*fakeSensor{&a.fakeSensor, &b.fakeSensor, stuck} {
+	if took < ShutdownGrace {
+		t.Errorf("Run returned after %s, before the grace (%s) ended, with every watcher still running", took, ShutdownGrace)
+	}
+	for _, s := range all {
 		if s.closes.Load() != 1 {
 			t.Errorf("sensor %s closed %d times", s.name, s.closes.Load())
 		}
