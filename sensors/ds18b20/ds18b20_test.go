@@ -145,17 +145,37 @@ func TestNewBadDevice(t *testing.T) {
 	}
 }
 
+// kernelW1Devices is where the Linux w1 bus driver lists 1-Wire devices
+// (the kernel's Documentation/w1/w1-generic.rst: /sys/bus/w1/devices/).
+const kernelW1Devices = "/sys/bus/w1/devices"
+
+// noSuchDevice is a well-formed device id that no real bus holds.
+const noSuchDevice = "28-0000000000ff"
+
+// Options without Dir read the kernel's 1-Wire directory: DefaultDir is
+// that path, and New reports (or opens) the device under it without
+// changing the caller's options.
 func TestNewDefaults(t *testing.T) {
-	o := ds18b20.Options{Device: "28-0000000000ff"}
-	_, err := ds18b20.New(o)
-	var se *sensors.Error
-	// No 1-Wire bus on the test machine: the default path is reported.
-	if err == nil || !errors.As(err, &se) || se.Sensor != "ds18b20" ||
-		se.Where != "/sys/bus/w1/devices/28-0000000000ff/w1_slave" {
-		t.Skipf("unexpected environment: %v", err)
+	if ds18b20.DefaultDir != kernelW1Devices {
+		t.Fatalf("DefaultDir = %q, want the kernel's %q", ds18b20.DefaultDir, kernelW1Devices)
 	}
+	o := ds18b20.Options{Device: noSuchDevice}
+	d, err := ds18b20.New(o)
 	if o.Dir != "" || o.Name != "" {
 		t.Fatal("options mutated")
+	}
+	want := filepath.Join(kernelW1Devices, noSuchDevice, "w1_slave")
+	if err == nil {
+		// Only a bus that really lists this device lets New succeed.
+		d.Close()
+		if _, serr := os.Stat(filepath.Dir(want)); serr != nil {
+			t.Fatalf("New succeeded although %s is missing (%v)", filepath.Dir(want), serr)
+		}
+		return
+	}
+	var se *sensors.Error
+	if !errors.As(err, &se) || se.Sensor != "ds18b20" || se.Where != want {
+		t.Fatalf("New without Dir: %v (%#v), want a ds18b20 error at %s", err, se, want)
 	}
 }
 
