@@ -43,7 +43,8 @@ var (
 var (
 	// ErrClosed is returned by every method called after Close.
 	ErrClosed = errors.New("store: closed")
-	// ErrNotFound is returned by DeadLetter for a seq that is not queued.
+	// ErrNotFound is returned by DeadLetter for a seq that is not queued,
+	// and by the dead-letter methods for a seq that is no dead letter.
 	ErrNotFound = errors.New("store: no such record")
 )
 

@@ -22,11 +22,15 @@ var (
 // larger one is refused with ErrIncompatible.
 const formatVersion = 1
 
-// Meta "state" value: version (1) then metaFields big-endian uint64s.
+// Meta "state" value: version (2) then metaFields big-endian uint64s.
+// Version 1, without the last three dead-letter counters, is still read.
 const (
-	metaVersion = 1
-	metaFields  = 11
-	metaSize    = 1 + 8*metaFields
+	metaVersion   = 2
+	metaFields    = 14
+	metaSize      = 1 + 8*metaFields
+	metaV1Fields  = 11
+	metaV1Size    = 1 + 8*metaV1Fields
+	metaVersionV1 = 1
 )
 
 // meta is the counter record kept in the meta bucket and updated in the
@@ -41,6 +45,10 @@ type meta struct {
 	quarCount uint64 // damaged records kept in quarantine
 	quarBytes uint64 // their stored size (key + value)
 	quarTotal uint64 // records quarantined, since the file was created
+
+	deadDiscarded uint64 // dead letters deleted by a dead-letter bound
+	deadDropped   uint64 // dead letters deleted by DropDeadLetter
+	deadRequeued  uint64 // dead letters put back by RequeueDeadLetter
 }
 
 // fields lists the persisted counters in their on-disk order.
@@ -50,6 +58,7 @@ func (m *meta) fields() [metaFields]*uint64 {
 		&m.drops.MaxBytes, &m.drops.MaxRecords, &m.drops.MaxAge,
 		&m.deadCount, &m.deadBytes, &m.deadTotal,
 		&m.quarCount, &m.quarBytes, &m.quarTotal,
+		&m.deadDiscarded, &m.deadDropped, &m.deadRequeued,
 	}
 }
 
@@ -63,10 +72,17 @@ func (m *meta) encode() []byte {
 }
 
 func (m *meta) decode(v []byte) error {
-	if len(v) != metaSize || v[0] != metaVersion {
+	n := metaFields
+	switch {
+	case len(v) == metaSize && v[0] == metaVersion:
+	case len(v) == metaV1Size && v[0] == metaVersionV1:
+		n = metaV1Fields
+	default:
 		return fmt.Errorf("meta state of %d bytes, version %d", len(v), firstByte(v))
 	}
-	for i, f := range m.fields() {
+	*m = meta{}
+	fields := m.fields()
+	for i, f := range fields[:n] {
 		*f = binary.BigEndian.Uint64(v[1+8*i:])
 	}
 	return nil

@@ -24,6 +24,9 @@ const (
 	// DefaultMaxDeadLetters bounds the dead-letter bucket; the dead letters
 	// with the lowest seqs are discarded beyond it.
 	DefaultMaxDeadLetters = 1000
+	// DefaultMaxDeadLetterBytes bounds the stored size of the dead-letter
+	// bucket (see Options.MaxDeadLetterBytes).
+	DefaultMaxDeadLetterBytes = 16 << 20
 	// MinDefaultMaxFileSize is the smallest MaxFileSize derived from
 	// MaxBytes when Options.MaxFileSize is zero.
 	MinDefaultMaxFileSize = 64 << 20
@@ -130,8 +133,14 @@ type Options struct {
 	// GroupCommit bounds how appends share transactions.
 	GroupCommit GroupCommit
 	// MaxDeadLetters bounds the dead-letter bucket (the lowest seqs are
-	// discarded beyond it); DefaultMaxDeadLetters when zero.
+	// discarded beyond it, each counted in Stats.DeadLettersDiscarded and
+	// logged); DefaultMaxDeadLetters when zero.
 	MaxDeadLetters int
+	// MaxDeadLetterBytes bounds the stored size of the dead-letter bucket
+	// (key and value of each), like MaxDeadLetters;
+	// DefaultMaxDeadLetterBytes when zero. The newest dead letter is kept
+	// even if it alone is larger.
+	MaxDeadLetterBytes int64
 	// MaxFileSize is bbolt's MaxSize: a commit that would grow the file
 	// past it fails (Append returns an error wrapping ErrFull). It is a
 	// backstop behind MaxBytes. When zero it is FileSizeFactor*MaxBytes,
@@ -164,6 +173,7 @@ type config struct {
 	groupRecords   int
 	groupDelay     time.Duration // <= 0: never wait
 	maxDeadLetters uint64
+	maxDeadBytes   uint64
 	maxFileSize    int // bbolt MaxSize; 0: no limit
 	clock          func() time.Time
 	log            *slog.Logger
@@ -198,6 +208,9 @@ func resolve(opts *Options) (config, error) {
 	if o.MaxDeadLetters < 0 {
 		errs = append(errs, errors.New("MaxDeadLetters < 0"))
 	}
+	if o.MaxDeadLetterBytes < 0 {
+		errs = append(errs, errors.New("MaxDeadLetterBytes < 0"))
+	}
 	if len(errs) > 0 {
 		return config{}, fmt.Errorf("store: invalid options: %w", errors.Join(errs...))
 	}
@@ -211,6 +224,7 @@ func resolve(opts *Options) (config, error) {
 		groupRecords:   o.GroupCommit.MaxRecords,
 		groupDelay:     o.GroupCommit.MaxDelay,
 		maxDeadLetters: uint64(o.MaxDeadLetters),
+		maxDeadBytes:   uint64(o.MaxDeadLetterBytes),
 		clock:          o.Clock,
 		log:            o.Logger,
 	}
@@ -228,6 +242,9 @@ func resolve(opts *Options) (config, error) {
 	}
 	if c.maxDeadLetters == 0 {
 		c.maxDeadLetters = DefaultMaxDeadLetters
+	}
+	if c.maxDeadBytes == 0 {
+		c.maxDeadBytes = DefaultMaxDeadLetterBytes
 	}
 	c.maxFileSize = fileSizeLimit(o.MaxFileSize, c.maxBytes)
 	if c.clock == nil {

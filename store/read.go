@@ -92,15 +92,20 @@ func (s *Store) collectUntilDamaged(tx *bolt.Tx, after uint64, n int) (recs []Re
 }
 
 // DeadLetters returns up to n dead letters, lowest seq first, for
-// inspection. Damaged entries are skipped.
-func (s *Store) DeadLetters(n int) ([]DeadRecord, error) {
-	if n <= 0 {
+// inspection. Damaged entries are skipped. It is DeadLettersAfter(0, n).
+func (s *Store) DeadLetters(n int) ([]DeadRecord, error) { return s.DeadLettersAfter(0, n) }
+
+// DeadLettersAfter returns up to n dead letters with a seq greater than
+// after, lowest seq first: pass the last seq of one call to the next to
+// list them all. Damaged entries are skipped.
+func (s *Store) DeadLettersAfter(after uint64, n int) ([]DeadRecord, error) {
+	if n <= 0 || after == math.MaxUint64 {
 		return nil, nil
 	}
 	var out []DeadRecord
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketDead).Cursor()
-		for k, v := c.First(); k != nil && len(out) < n; k, v = c.Next() {
+		for k, v := c.Seek(seqKey(after + 1)); k != nil && len(out) < n; k, v = c.Next() {
 			d, err := decodeDead(k, v)
 			if err != nil {
 				continue

@@ -1,9 +1,6 @@
 package store
 
 import (
-	"bytes"
-	"fmt"
-
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -64,45 +61,4 @@ func (s *Store) RemoveThrough(seq uint64) error {
 		}
 		return nil
 	})
-}
-
-// DeadLetter moves the record seq out of the queue into the dead-letter
-// bucket, with a reason (at most 1 KiB is kept), so that a record the
-// receiver keeps refusing cannot block the queue. Dead letters are kept
-// for inspection (DeadLetters) up to Options.MaxDeadLetters, beyond which
-// those with the lowest seqs are discarded; all are counted in
-// Stats.DeadLettered. It returns
-// ErrNotFound if seq is not queued.
-func (s *Store) DeadLetter(seq uint64, reason string) error {
-	at := s.cfg.clock()
-	err := s.update(func(tx *bolt.Tx, m *meta) error {
-		b := tx.Bucket(bucketRecords)
-		k := seqKey(seq)
-		v := b.Get(k)
-		if v == nil {
-			return &callerError{fmt.Errorf("%w: seq %d", ErrNotFound, seq)}
-		}
-		v = bytes.Clone(v)
-		size := uint64(len(k) + len(v))
-		if err := b.Delete(k); err != nil {
-			return err
-		}
-		sub(&m.count, 1)
-		sub(&m.bytes, size)
-
-		dv := encodeDead(at, reason, v)
-		d := tx.Bucket(bucketDead)
-		if err := d.Put(k, dv); err != nil {
-			return err
-		}
-		m.deadCount++
-		m.deadBytes += uint64(len(k) + len(dv))
-		m.deadTotal++
-		evictOldest(d, &m.deadCount, &m.deadBytes, s.cfg.maxDeadLetters)
-		return nil
-	})
-	if err == nil {
-		s.log.Warn("store: record dead-lettered", "seq", seq, "reason", reason)
-	}
-	return err
 }

@@ -59,10 +59,21 @@ type Stats struct {
 	Quarantined uint64
 	// DeadLetters is the number of records kept in the dead-letter bucket.
 	DeadLetters uint64
+	// DeadLetterBytes is their stored size (key and dead-letter envelope).
+	DeadLetterBytes uint64
 	// DeadLettered counts records moved to the dead-letter bucket since the
-	// file was created (including those later discarded beyond
-	// Options.MaxDeadLetters).
+	// file was created (including those later discarded, dropped or
+	// requeued).
 	DeadLettered uint64
+	// DeadLettersDiscarded counts dead letters deleted to stay within
+	// Options.MaxDeadLetters or Options.MaxDeadLetterBytes, since the file
+	// was created; each one was logged.
+	DeadLettersDiscarded uint64
+	// DeadLettersDropped counts dead letters deleted by DropDeadLetter.
+	DeadLettersDropped uint64
+	// DeadLettersRequeued counts dead letters put back in the queue by
+	// RequeueDeadLetter.
+	DeadLettersRequeued uint64
 	// FileSize is the size of the database file in bytes.
 	FileSize int64
 	// Recovered is true when Open found the file damaged and started a
@@ -102,9 +113,14 @@ func (s *Store) Stats() Stats {
 		Quarantined:  m.quarTotal,
 		DeadLetters:  m.deadCount,
 		DeadLettered: m.deadTotal,
-		Recovered:    s.recovery != nil,
-		Commits:      s.commits.Load(),
-		Compactions:  s.compactions.Load(),
+
+		DeadLetterBytes:      m.deadBytes,
+		DeadLettersDiscarded: m.deadDiscarded,
+		DeadLettersDropped:   m.deadDropped,
+		DeadLettersRequeued:  m.deadRequeued,
+		Recovered:            s.recovery != nil,
+		Commits:              s.commits.Load(),
+		Compactions:          s.compactions.Load(),
 	}
 	if !oldest.IsZero() {
 		st.OldestAge = max(s.cfg.clock().Sub(oldest), 0)
