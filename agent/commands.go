@@ -29,6 +29,12 @@ const (
 // "busy" error ack instead of piling up goroutines.
 const maxConcurrentCommands = 16
 
+// maxPendingReplies bounds the immediate answers ("busy", "agent
+// stopping") waiting to be written; beyond it they are dropped (logged),
+// and the server's wait for that ack times out. They never wait on the
+// client's dispatcher goroutine.
+const maxPendingReplies = 64
+
 // maxCommandID is the longest command id remembered for idempotency.
 const maxCommandID = 128
 
@@ -89,15 +95,17 @@ type dispatcher struct {
 	handlers map[string]CommandFunc
 	timeout  time.Duration
 	slots    chan struct{}
+	replies  chan struct{} // slots of immediate answers being written (maxPendingReplies)
 	ids      *idCache
 	log      *slog.Logger
 	wg       sync.WaitGroup
+	replyWG  sync.WaitGroup // immediate answers being written
 	stopping bool            // guarded by mu: no command starts any more
 	ctx      context.Context // ends when the agent stops
 }
 
 func newDispatcher(ctx context.Context, timeout time.Duration, remember int, log *slog.Logger) *dispatcher {
-	return &dispatcher{handlers: map[string]CommandFunc{}, timeout: timeout, slots: make(chan struct{}, maxConcurrentCommands), ids: newIDCache(remember), log: log, ctx: ctx}
+	return &dispatcher{handlers: map[string]CommandFunc{}, timeout: timeout, slots: make(chan struct{}, maxConcurrentCommands), replies: make(chan struct{}, maxPendingReplies), ids: newIDCache(remember), log: log, ctx: ctx}
 }
 
 func (d *dispatcher) handle(name string, fn CommandFunc) {
@@ -114,8 +122,9 @@ func (d *dispatcher) lookup(name string) (CommandFunc, bool) {
 }
 
 // onEvent is the socket's catch-all handler. It runs on the client's
-// dispatcher goroutine, so it only starts work and returns. Events the
-// server sends without asking for an ack are not commands and are ignored.
+// dispatcher goroutine, so it only starts work and returns, never waiting
+// to write an ack (see dispatch). Events the server sends without asking
+// for an ack are not commands and are ignored.
 func (d *dispatcher) onEvent(ev *socketio.Event) {
 	if !ev.WantsAck() {
 		return
@@ -124,19 +133,59 @@ func (d *dispatcher) onEvent(ev *socketio.Event) {
 	if ev.Args.Len() > 0 {
 		raw = ev.Args.Raw(0)
 	}
-	d.start(ev.Name, raw, func(a answer) { d.reply(ev, a) })
+	d.dispatch(ev.Name, raw, func(a answer) { d.reply(ev, a) })
+}
+
+// dispatch is start for the client's dispatcher goroutine: it never blocks.
+// An immediate answer ("busy", "agent stopping") is written by a goroutine
+// of its own (at most maxPendingReplies at a time, beyond which it is
+// dropped), since writing an ack may wait for a full send queue.
+//
+// Ordering: acks of different commands are independent (the server
+// matches each to its event by id), and none is promised to leave before
+// another, nor before or after the agent's own emits.
+func (d *dispatcher) dispatch(name string, raw json.RawMessage, reply func(answer)) {
+	if a, now := d.begin(name, raw, reply); now {
+		d.replyAsync(name, reply, a)
+	}
+}
+
+// replyAsync hands a to reply on a goroutine of its own, or drops it when
+// maxPendingReplies are being written already.
+func (d *dispatcher) replyAsync(name string, reply func(answer), a answer) {
+	select {
+	case d.replies <- struct{}{}:
+	default:
+		d.log.Info("command ack dropped: too many acks waiting to be written", "command", name, "max", maxPendingReplies)
+		return
+	}
+	d.replyWG.Add(1)
+	go func() {
+		defer d.replyWG.Done()
+		defer func() { <-d.replies }()
+		reply(a)
+	}()
 }
 
 // start runs the command name on its own goroutine and hands its answer to
 // reply. With maxConcurrentCommands already running it answers "busy" at
 // once, on the caller's goroutine.
 func (d *dispatcher) start(name string, raw json.RawMessage, reply func(answer)) {
+	if a, now := d.begin(name, raw, reply); now {
+		reply(a)
+	}
+}
+
+// begin runs the command name on its own goroutine, which hands its answer
+// to reply, and returns false; or, when the agent stops or
+// maxConcurrentCommands are running already, returns the answer to send at
+// once ("agent stopping", "busy") and true.
+func (d *dispatcher) begin(name string, raw json.RawMessage, reply func(answer)) (answer, bool) {
 	id, idErr := commandID(raw)
 	d.mu.Lock()
 	if d.stopping {
 		d.mu.Unlock()
-		reply(errAnswer(errStopping()))
-		return
+		return errAnswer(errStopping()), true
 	}
 	d.wg.Add(1) // under mu: close cannot be between the check and the Add
 	d.mu.Unlock()
@@ -144,8 +193,7 @@ func (d *dispatcher) start(name string, raw json.RawMessage, reply func(answer))
 	case d.slots <- struct{}{}:
 	default:
 		d.wg.Done()
-		reply(errAnswer(&CommandError{Code: CodeBusy, Message: fmt.Sprintf("more than %d commands running", maxConcurrentCommands)}))
-		return
+		return errAnswer(&CommandError{Code: CodeBusy, Message: fmt.Sprintf("more than %d commands running", maxConcurrentCommands)}), true
 	}
 	release := func() { <-d.slots }
 	go func() {
@@ -157,6 +205,7 @@ func (d *dispatcher) start(name string, raw json.RawMessage, reply func(answer))
 		}
 		reply(d.run(name, id, raw, release))
 	}()
+	return answer{}, false
 }
 
 // run answers one command, running it at most once per (name, id). The
@@ -275,8 +324,12 @@ func (d *dispatcher) reply(ev *socketio.Event, a answer) {
 	}
 }
 
-// wait waits for running commands to finish.
-func (d *dispatcher) wait() { d.wg.Wait() }
+// wait waits for running commands to finish, and for the immediate
+// answers being written.
+func (d *dispatcher) wait() {
+	d.wg.Wait()
+	d.replyWG.Wait()
+}
 
 // close stops new commands (they are answered "agent stopping") and waits
 // up to grace for the running ones. It reports whether they all finished;
