@@ -99,7 +99,7 @@ type dispatcher struct {
 	ids      *idCache
 	log      *slog.Logger
 	wg       sync.WaitGroup
-	replyWG  sync.WaitGroup // immediate answers being written
+	replyWG  sync.WaitGroup  // immediate answers being written
 	stopping bool            // guarded by mu: no command starts any more
 	ctx      context.Context // ends when the agent stops
 }
