@@ -309,8 +309,10 @@ func TestAgentRunsNotifiesAndStops(t *testing.T) {
 }
 
 // Server down for 10 s while the agent produces readings; the agent is
-// killed with SIGKILL during the outage and started again. Once the server
-// is back, every committed batch arrives: the server's seqs have no gap.
+// killed with SIGKILL during the outage and started again. The restarted
+// agent still holds every batch queued before the kill, and once the server
+// is back every committed batch arrives: the server's seqs are one run from
+// the first seq the killed agent had queued to the last one made.
 func TestAgentSurvivesOutageAndKill(t *testing.T) {
 	srv := nodeserver.Start(t, nodeserver.Options{})
 	dir := t.TempDir()
@@ -322,14 +324,27 @@ func TestAgentSurvivesOutageAndKill(t *testing.T) {
 	srv.Stop()
 	outage := time.Now()
 	time.Sleep(4 * time.Second)
+	// The server is down, so nothing is acked from here on: the queue runs
+	// from firstQueued (the oldest unacknowledged batch) to the last batch
+	// committed, and only grows until the kill.
+	runDir := filepath.Join(dir, "run")
+	before := outboxStatus(t, runDir)
+	if before.Depth == 0 {
+		t.Fatalf("nothing queued after 4 s of outage: %+v", before)
+	}
+	firstQueued := before.NextSeq - before.Depth
 	p.cmd.Process.Kill()
 	<-p.done
 	p2 := startAgent(t, cfg)
 	p2.waitNotify("READY=1", testTimeout)
+	if after := outboxStatus(t, runDir); after.NextSeq < before.NextSeq || after.Depth < before.Depth {
+		t.Fatalf("after the kill the agent holds %d batches up to seq %d; before it, %d up to seq %d",
+			after.Depth, after.NextSeq-1, before.Depth, before.NextSeq-1)
+	}
 	time.Sleep(10*time.Second - time.Since(outage))
 	srv.Restart(t)
 
-	waitStatus(t, filepath.Join(dir, "run"), 30*time.Second, func(m map[string]any) bool {
+	waitStatus(t, runDir, 30*time.Second, func(m map[string]any) bool {
 		ob, _ := m["outbox"].(map[string]any)
 		conn, _ := m["connection"].(map[string]any)
 		return conn["connected"] == true && ob["depth"] == float64(0)
@@ -346,9 +361,14 @@ func TestAgentSurvivesOutageAndKill(t *testing.T) {
 	s.Close()
 	st := askTelemetry(t, srv.URL(), "e2e-outage")
 	// The server restarted, so it holds what arrived after the outage:
-	// one run of consecutive seqs ending at the last one the agent made.
+	// one run of consecutive seqs from the first one queued before the
+	// kill to the last one the agent made.
 	if len(st.Runs) != 1 {
 		t.Fatalf("seqs stored after the outage have gaps: %v", st.Runs)
+	}
+	if st.Runs[0][0] != firstQueued {
+		t.Errorf("the server's seqs start at %d, want %d: the first batch queued before the kill (%d were queued)",
+			st.Runs[0][0], firstQueued, before.Depth)
 	}
 	if left.Count != 0 || st.Runs[0][1] != left.NextSeq-1 {
 		t.Errorf("server's last seq %d; agent's next seq %d with %d left queued", st.Runs[0][1], left.NextSeq, left.Count)
@@ -356,6 +376,26 @@ func TestAgentSurvivesOutageAndKill(t *testing.T) {
 	if st.Stored < 10 {
 		t.Errorf("only %d batches after a 10 s outage at 20 readings/s", st.Stored)
 	}
+}
+
+// queueStatus is the part of `sioagent status --json` about the outbox.
+type queueStatus struct {
+	Depth   uint64 `json:"depth"`
+	NextSeq uint64 `json:"nextSeq"`
+}
+
+// outboxStatus asks the running agent (runtime directory dir) for its
+// outbox's depth and next seq.
+func outboxStatus(t *testing.T, dir string) queueStatus {
+	t.Helper()
+	m := waitStatus(t, dir, testTimeout, func(m map[string]any) bool {
+		ob, _ := m["outbox"].(map[string]any)
+		_, ok := ob["nextSeq"].(float64)
+		return ok
+	})
+	ob := m["outbox"].(map[string]any)
+	depth, _ := ob["depth"].(float64)
+	return queueStatus{Depth: uint64(depth), NextSeq: uint64(ob["nextSeq"].(float64))}
 }
 
 func waitStatus(t *testing.T, dir string, timeout time.Duration, cond func(map[string]any) bool) map[string]any {
