@@ -24,6 +24,10 @@ type Header struct {
 	// ClockUncertain says some of them could not be checked against a
 	// synchronised clock.
 	Clock string `json:"clock,omitempty"`
+	// Replaces, when not zero, is the seq of the dead letter this record
+	// was requeued from (Requeue): the same readings under a new seq, so
+	// that the seqs the server sees keep increasing.
+	Replaces uint64 `json:"replaces,omitempty"`
 }
 
 // ClockUncertain is the Header.Clock of a batch holding readings taken

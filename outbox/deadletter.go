@@ -42,3 +42,22 @@ func (r *drain) deadLetter(seq uint64, reason string) bool {
 	}
 	return true
 }
+
+// Requeue puts the dead letter seq of st back in the queue as a new record
+// with a new seq, above every seq handed out, so that the seqs the server
+// sees keep increasing; the new record's header names seq in its replaces
+// field (Header.Replaces). The dead letter is gone exactly when the new
+// record is queued (store.Store.RequeueDeadLetter). It returns the new
+// seq. A dead letter that is not a batch of this package (ErrBadRecord)
+// cannot be requeued; errors wrap store.ErrNotFound when there is no dead
+// letter seq.
+func Requeue(st *store.Store, seq uint64) (uint64, error) {
+	return st.RequeueDeadLetter(seq, func(d store.DeadRecord) ([]byte, error) {
+		var b Batch
+		if err := b.UnmarshalBinary(d.Data); err != nil {
+			return nil, err
+		}
+		b.Replaces = seq
+		return b.MarshalBinary()
+	})
+}

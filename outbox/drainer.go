@@ -399,7 +399,7 @@ func (r *drain) fillOnce(n int) int {
 		if b.Payload == nil {
 			b.Payload = []byte{} // an empty attachment, not null
 		}
-		h := Header{DeviceID: r.opts.DeviceID, Seq: rec.Seq, Count: b.Count, ContentType: b.ContentType, Clock: b.Clock}
+		h := Header{DeviceID: r.opts.DeviceID, Seq: rec.Seq, Count: b.Count, ContentType: b.ContentType, Clock: b.Clock, Replaces: b.Replaces}
 		fctx, cancel := context.WithTimeout(r.round, r.opts.AckTimeout)
 		pa, err := r.sock.EmitWithAckAsync(fctx, r.opts.Event, h, b.Payload)
 		if err != nil {

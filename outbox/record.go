@@ -13,8 +13,13 @@ import (
 // (RFC 8428), what the agent's telemetry carries.
 const ContentTypeSenMLCBOR = "application/senml+cbor"
 
-// recordVersion is the version byte of the record format.
-const recordVersion = 1
+// Record format versions: version 2 adds the seq a requeued record
+// replaces. A record that replaces none is written as version 1, which
+// every version reads.
+const (
+	recordVersion         = 1
+	recordVersionReplaces = 2
+)
 
 // MaxContentType is the longest content type a record may carry, in bytes.
 const MaxContentType = 255
@@ -37,11 +42,19 @@ type Batch struct {
 	// Clock goes into the header's clock field (see Header.Clock). It is
 	// not stored: Options.Prepare sets it just before a send.
 	Clock string
+	// Replaces is the seq of the dead letter this record was requeued from
+	// (see Requeue), zero for none; it goes into the header's replaces
+	// field.
+	Replaces uint64
 }
 
 // AppendBinary appends the record encoding of b to dst:
 //
 //	version (1 byte, = 1) | count (uvarint) | len(contentType) (uvarint) | contentType | payload
+//
+// or, for a batch that replaces a dead letter (Replaces not zero):
+//
+//	version (1 byte, = 2) | replaces (uvarint) | count | len(contentType) | contentType | payload
 //
 // It implements encoding.BinaryAppender. A negative Count and a content
 // type longer than MaxContentType are errors.
@@ -52,7 +65,12 @@ func (b Batch) AppendBinary(dst []byte) ([]byte, error) {
 	if len(b.ContentType) > MaxContentType {
 		return dst, fmt.Errorf("outbox: content type of %d bytes (at most %d)", len(b.ContentType), MaxContentType)
 	}
-	dst = append(dst, recordVersion)
+	if b.Replaces != 0 {
+		dst = append(dst, recordVersionReplaces)
+		dst = binary.AppendUvarint(dst, b.Replaces)
+	} else {
+		dst = append(dst, recordVersion)
+	}
 	dst = binary.AppendUvarint(dst, uint64(b.Count))
 	dst = binary.AppendUvarint(dst, uint64(len(b.ContentType)))
 	dst = append(dst, b.ContentType...)
@@ -61,7 +79,7 @@ func (b Batch) AppendBinary(dst []byte) ([]byte, error) {
 
 // MarshalBinary returns the record encoding of b (see AppendBinary).
 func (b Batch) MarshalBinary() ([]byte, error) {
-	return b.AppendBinary(make([]byte, 0, 1+2*binary.MaxVarintLen64+len(b.ContentType)+len(b.Payload)))
+	return b.AppendBinary(make([]byte, 0, 1+3*binary.MaxVarintLen64+len(b.ContentType)+len(b.Payload)))
 }
 
 // UnmarshalBinary decodes a record written by MarshalBinary. Payload is a
@@ -70,10 +88,19 @@ func (b *Batch) UnmarshalBinary(data []byte) error {
 	if len(data) == 0 {
 		return fmt.Errorf("%w: empty", ErrBadRecord)
 	}
-	if data[0] != recordVersion {
-		return fmt.Errorf("%w: version %d (this version reads %d)", ErrBadRecord, data[0], recordVersion)
-	}
 	rest := data[1:]
+	var replaces uint64
+	switch data[0] {
+	case recordVersion:
+	case recordVersionReplaces:
+		r, n := binary.Uvarint(rest)
+		if n <= 0 || r == 0 {
+			return fmt.Errorf("%w: bad replaces", ErrBadRecord)
+		}
+		replaces, rest = r, rest[n:]
+	default:
+		return fmt.Errorf("%w: version %d (this version reads %d and %d)", ErrBadRecord, data[0], recordVersion, recordVersionReplaces)
+	}
 	count, n := binary.Uvarint(rest)
 	if n <= 0 || count > uint64(maxInt) {
 		return fmt.Errorf("%w: bad count", ErrBadRecord)
@@ -84,7 +111,7 @@ func (b *Batch) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("%w: bad content type length", ErrBadRecord)
 	}
 	rest = rest[n:]
-	*b = Batch{Count: int(count), ContentType: string(rest[:ctLen]), Payload: rest[ctLen:]}
+	*b = Batch{Count: int(count), ContentType: string(rest[:ctLen]), Payload: rest[ctLen:], Replaces: replaces}
 	return nil
 }
 

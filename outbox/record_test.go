@@ -20,6 +20,7 @@ func TestBatchGolden(t *testing.T) {
 			append(append([]byte{1, 12, 22}, "application/senml+cbor"...), 0x81, 0xa1)},
 		{"empty", outbox.Batch{}, []byte{1, 0, 0}},
 		{"varint count", outbox.Batch{Count: 300, ContentType: "x", Payload: []byte("p")}, []byte{1, 0xac, 0x02, 1, 'x', 'p'}},
+		{"replaces", outbox.Batch{Replaces: 300, Count: 1, ContentType: "x", Payload: []byte("p")}, []byte{2, 0xac, 0x02, 1, 1, 'x', 'p'}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tc.b.MarshalBinary()
@@ -33,7 +34,7 @@ func TestBatchGolden(t *testing.T) {
 			if err := back.UnmarshalBinary(got); err != nil {
 				t.Fatal(err)
 			}
-			if back.Count != tc.b.Count || back.ContentType != tc.b.ContentType || !bytes.Equal(back.Payload, tc.b.Payload) {
+			if back.Count != tc.b.Count || back.Replaces != tc.b.Replaces || back.ContentType != tc.b.ContentType || !bytes.Equal(back.Payload, tc.b.Payload) {
 				t.Fatalf("round trip gave %+v, want %+v", back, tc.b)
 			}
 		})
@@ -49,7 +50,9 @@ func TestBatchErrors(t *testing.T) {
 	}
 	for _, data := range [][]byte{
 		nil,                   // empty
-		{2, 0, 0},             // newer version
+		{3, 0, 0},             // newer version
+		{2, 0, 0, 0},          // replaces zero
+		{2, 0x80},             // torn replaces
 		{1},                   // no count
 		{1, 0x80},             // torn count
 		{1, 0, 5, 'a', 'b'},   // content type longer than the record
