@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,10 +22,18 @@ const StatusSocketName = "status.sock"
 const (
 	statusWriteTimeout = 2 * time.Second
 	statusSocketMode   = 0o660
+	// StatusRequestWait is how long the status socket waits for a request
+	// line (a QueueRequest) before it answers with the Status, as it does
+	// to a client that sends none or closes its side at once.
+	StatusRequestWait = 500 * time.Millisecond
+	// maxStatusRequest bounds one request line, in bytes.
+	maxStatusRequest = 4 << 10
 )
 
 // statusServer answers each connection on the status socket with one JSON
-// Status and closes it.
+// document and closes it: the Status, or the QueueReply to the one
+// QueueRequest line the client sent first. Anyone who may connect (the
+// socket's group) may thus requeue and drop dead letters.
 type statusServer struct {
 	ln   net.Listener
 	path string
@@ -74,14 +85,47 @@ func (s *statusServer) serve(a *Agent) {
 		if err != nil {
 			return
 		}
-		c.SetWriteDeadline(time.Now().Add(statusWriteTimeout))
-		enc := json.NewEncoder(c)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(a.Status()); err != nil {
-			a.log.Debug("status socket write failed", "err", err)
-		}
-		c.Close()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.answer(a, c)
+		}()
 	}
+}
+
+// answer reads the request of one connection, if any, and writes the
+// reply.
+func (s *statusServer) answer(a *Agent, c net.Conn) {
+	defer c.Close()
+	req := readStatusRequest(c)
+	var reply any
+	if req.Op == "" || req.Op == OpStatus {
+		reply = a.Status()
+	} else {
+		reply = a.queue(req)
+	}
+	c.SetWriteDeadline(time.Now().Add(statusWriteTimeout))
+	enc := json.NewEncoder(c)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(reply); err != nil {
+		a.log.Debug("status socket write failed", "err", err)
+	}
+}
+
+// readStatusRequest reads one request line within StatusRequestWait. A
+// client that sends nothing, closes its side or sends a line that is not a
+// QueueRequest gets the Status.
+func readStatusRequest(c net.Conn) QueueRequest {
+	var req QueueRequest
+	c.SetReadDeadline(time.Now().Add(StatusRequestWait))
+	line, err := bufio.NewReader(io.LimitReader(c, maxStatusRequest)).ReadBytes('\n')
+	if err != nil && len(line) == 0 {
+		return req
+	}
+	if line = bytes.TrimSpace(line); len(line) > 0 && json.Unmarshal(line, &req) != nil {
+		return QueueRequest{}
+	}
+	return req
 }
 
 func (s *statusServer) close() {

@@ -4,6 +4,7 @@
 //	sioagent run --config FILE                 run the device agent
 //	sioagent check --config FILE               validate the config and read every sensor once
 //	sioagent status [--json]                   ask the running agent for its state
+//	sioagent queue list|requeue SEQ|drop SEQ   show and act on the outbox's dead letters
 //	sioagent scan [--bus 1]                    list the devices on an I2C bus
 //	sioagent emit [flags] URL EVENT [ARG...]   send one event, optionally wait for its ack
 //	sioagent listen [flags] URL [EVENT...]     print incoming events as JSON lines
@@ -58,6 +59,7 @@ func commands() []command {
 		{"run", "run the device agent (sensors -> outbox -> server, commands)", runRun},
 		{"check", "validate the config and read every sensor once", runCheck},
 		{"status", "ask the running agent for its state", runStatus},
+		{"queue", "show, requeue or drop the outbox's dead letters", runQueue},
 		{"scan", "list the devices on an I2C bus, naming known chips", runScan},
 		{"emit", "send one event to a Socket.IO server, optionally waiting for its ack", runEmit},
 		{"listen", "print the events a Socket.IO server sends, one JSON line each", runListen},
