@@ -284,7 +284,9 @@ func TestAgentRunsNotifiesAndStops(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit code %d after SIGTERM", code)
 	}
-	if took > 3*time.Second+2*time.Second {
+	// The deadline is 3 s; the margin is for a loaded machine, and stays
+	// below p.stop's 10 s, after which it kills the agent.
+	if took > 3*time.Second+stopMargin {
 		t.Errorf("stopping took %s; the shutdown deadline is 3 s", took)
 	}
 	p.waitNotify("STOPPING=1", time.Second)
@@ -307,6 +309,10 @@ func TestAgentRunsNotifiesAndStops(t *testing.T) {
 		t.Errorf("status socket left behind: %v", err)
 	}
 }
+
+// stopMargin is how much longer than its shutdown deadline a stopping
+// agent may take to exit on a loaded machine (process exit, scheduling).
+const stopMargin = 4 * time.Second
 
 // Server down for 10 s while the agent produces readings; the agent is
 // killed with SIGKILL during the outage and started again. The restarted
