@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sioagent/sioagent/outbox"
 	"github.com/sioagent/sioagent/protocol/socketio"
 	"github.com/sioagent/sioagent/sensors"
 	"github.com/sioagent/sioagent/store"
@@ -107,6 +108,13 @@ type OutboxStatus struct {
 	Rejected     uint64            `json:"rejected"`
 	Timeouts     uint64            `json:"timeouts"`
 	LastError    string            `json:"lastError,omitempty"`
+	// HeldRecord is the record holding delivery back because it is larger
+	// than the server accepts in this session (seq, size, limit); nil when
+	// none is.
+	HeldRecord *outbox.HeldRecord `json:"heldRecord,omitempty"`
+	// DeadLettersDiscarded counts dead letters deleted by the dead-letter
+	// bounds (each one logged).
+	DeadLettersDiscarded uint64 `json:"deadLettersDiscarded"`
 	// DeadLetterSample lists the oldest dead letters (at most
 	// deadLetterSample) with the reason each was set aside.
 	DeadLetterSample []DeadLetter `json:"deadLetterSample,omitempty"`
@@ -172,6 +180,7 @@ func (a *Agent) Status() Status {
 	if ds.LastError != nil {
 		s.Outbox.LastError = ds.LastError.Error()
 	}
+	s.Outbox.HeldRecord, s.Outbox.DeadLettersDiscarded = ds.Held, st.DeadLettersDiscarded
 	if st.DeadLetters > 0 {
 		dead, err := a.st.DeadLetters(deadLetterSample)
 		if err != nil {

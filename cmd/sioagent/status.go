@@ -80,6 +80,9 @@ func askStatus(ctx context.Context, path string) ([]byte, error) {
 	defer c.Close()
 	deadline, _ := ctx.Deadline()
 	c.SetDeadline(deadline)
+	if _, err := io.WriteString(c, `{"op":"status"}`+"\n"); err != nil {
+		return nil, err
+	}
 	return io.ReadAll(io.LimitReader(c, 1<<20))
 }
 
@@ -106,6 +109,13 @@ func printStatus(w io.Writer, s agent.Status) {
 	o := s.Outbox
 	fmt.Fprintf(w, "outbox:  %d queued (%d bytes, oldest %s), %d in flight, %d acked, %d duplicates, %d dead letters\n", o.Depth, o.Bytes, (time.Duration(o.OldestAgeSec) * time.Second).String(), o.InFlight, o.Acked, o.Duplicates, o.DeadLetters)
 	fmt.Fprintf(w, "         drops: %d by size, %d by count, %d by age; %d readings lost before storage\n", o.Drops["maxBytes"], o.Drops["maxRecords"], o.Drops["maxAge"], s.Batches.Lost)
+	if h := o.HeldRecord; h != nil {
+		fmt.Fprintf(w, "         HELD at seq %d: %d bytes, more than the server accepts in this session (%d); since %s, %d tries\n",
+			h.Seq, h.Size, h.Limit, h.Since.Format(time.RFC3339), h.Tries)
+	}
+	if o.DeadLettersDiscarded > 0 {
+		fmt.Fprintf(w, "         %d dead letters discarded by the dead-letter bounds (see the log; sioagent queue list)\n", o.DeadLettersDiscarded)
+	}
 	for _, d := range o.DeadLetterSample {
 		fmt.Fprintf(w, "         dead letter seq %d (%s): %s\n", d.Seq, d.At.Format(time.RFC3339), d.Reason)
 	}
