@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sioagent/sioagent/internal/testenv"
 )
 
 // defaultCrashRounds is how many times TestKillDuringAppends kills its
@@ -41,8 +43,15 @@ func TestKillDuringAppends(t *testing.T) {
 	path := newPath(t)
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
 	var maxSeq uint64 // the largest seq any child saw
-	// With the boot id known, a restart in the same boot trusts the file.
+	// With the boot id known, a restart in the same boot trusts the file,
+	// and the seqs must not skip ahead.
 	sameBoot := readBootID(defaultBootIDPath) != ""
+	if !sameBoot {
+		if testenv.Required(testenv.RequireBootID) {
+			t.Fatalf("no boot id at %q, and %s=1 requires it", defaultBootIDPath, testenv.RequireBootID)
+		}
+		t.Logf("no boot id at %q: the no-skip-ahead check is off (set %s=1 to make this a failure)", defaultBootIDPath, testenv.RequireBootID)
+	}
 	for round := 0; round < rounds; round++ {
 		cmd := childCommand("append", path)
 		var out, stderr syncBuffer

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/sioagent/sioagent/internal/testenv"
 )
 
 // TestDiskFull runs the store on a 2 MiB tmpfs, fills the file system,
@@ -20,7 +22,7 @@ func TestDiskFull(t *testing.T) {
 	dir := t.TempDir()
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=2m,mode=0700"); err != nil {
 		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
-			t.Skipf("cannot mount a tmpfs to fill (%v): this test needs root or CAP_SYS_ADMIN", err)
+			testenv.SkipUnlessRequired(t, testenv.RequireMount, "cannot mount a tmpfs to fill (%v): this test needs root or CAP_SYS_ADMIN", err)
 		}
 		t.Fatalf("mount tmpfs: %v", err)
 	}

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sioagent/sioagent/internal/testenv"
 )
 
 const (
@@ -545,7 +547,7 @@ func TestDebVersionFromGit(t *testing.T) {
 	requireTool(t, "bash")
 	git := requireTool(t, "git")
 	if out, err := runTool(t, git, "-C", repoRoot, "rev-parse", "--show-toplevel"); err != nil {
-		t.Skipf("not a git work tree: %v %s", err, out)
+		testenv.SkipUnlessRequired(t, testenv.RequireGit, "not a git work tree: %v %s", err, out)
 	}
 	describe, err := runTool(t, git, "-C", repoRoot, "describe", "--tags", "--always")
 	if err != nil {

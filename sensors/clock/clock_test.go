@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sioagent/sioagent/internal/testenv"
 )
 
 func writeFile(t *testing.T, path, s string) {
@@ -125,7 +127,7 @@ func TestNewErrors(t *testing.T) {
 
 func TestDefaultsOnThisMachine(t *testing.T) {
 	if _, err := os.Stat(DefaultBootIDFile); err != nil {
-		t.Skip("no boot id file here")
+		testenv.SkipUnlessRequired(t, testenv.RequireBootID, "no boot id file here (%v)", err)
 	}
 	c, err := New(Options{})
 	if err != nil {
