@@ -2,8 +2,10 @@
 #
 #   make test    installs missing Debian packages (systemd, qemu-user,
 #                systemd-container, debootstrap), then format check, vet, race
-#                tests (with the Node.js reference server), ARM cross builds,
-#                ARM vet, ARMv6 tests and the boot tests: what CI runs
+#                tests (with the Node.js reference server), the mutation
+#                check, ARM cross builds, ARM vet, ARMv6 tests and the boot
+#                tests: what CI runs
+#   make test-mutants  scripts/mutants.sh: small mutations the tests must catch
 #   make demo    reference server in DEMO mode + `sioagent listen` against it
 #   make fuzz    every Go fuzz target (of FUZZPKGS) for FUZZTIME each, one at a time
 #   make bench   all benchmarks with allocation counts
@@ -38,7 +40,7 @@ NODE_STAMP := $(SERVER_DIR)/node_modules/.package-lock.json
 # (ARMv7), 64-bit Pi OS (arm64). Static, no cgo.
 CROSS_TARGETS := arm/6 arm/7 arm64
 
-.PHONY: system-deps test fmt-check vet test-go cross test-arm test-boot demo fuzz bench node-deps clean dist build build-arm6 build-arm7 build-arm64 deb
+.PHONY: system-deps test fmt-check vet test-go test-mutants cross test-arm test-boot demo fuzz bench node-deps clean dist build build-arm6 build-arm7 build-arm64 deb
 
 ## Reference server dependencies ---------------------------------------------
 
@@ -50,7 +52,7 @@ $(NODE_STAMP): $(SERVER_DIR)/package-lock.json $(SERVER_DIR)/package.json
 
 ## Checks ----------------------------------------------------------------------
 
-test: system-deps node-deps fmt-check vet test-go cross test-arm test-boot
+test: system-deps node-deps fmt-check vet test-go test-mutants cross test-arm test-boot
 
 # Debian packages for the systemd unit checks, the ARM and the boot tests.
 system-deps:
@@ -64,9 +66,22 @@ vet:
 	$(GO) vet ./...
 
 # SIOAGENT_REQUIRE_SYSTEMD makes the systemd unit checks fail (not skip)
-# when systemd-analyze is missing; .ci/run installs it.
+# when systemd-analyze is missing; .ci/run installs it. The other
+# SIOAGENT_REQUIRE_* (internal/testenv) are set for what this machine
+# guarantees: mounting (root, on Linux), a git work tree, the kernel's
+# boot id; each turns the matching skip into a failure.
+REQUIRE_ENV := SIOAGENT_REQUIRE_SYSTEMD=1 \
+  $(if $(and $(filter Linux,$(shell uname -s)),$(filter 0,$(shell id -u))),SIOAGENT_REQUIRE_MOUNT=1) \
+  $(if $(shell git rev-parse --is-inside-work-tree 2>/dev/null),SIOAGENT_REQUIRE_GIT=1) \
+  $(if $(wildcard /proc/sys/kernel/random/boot_id),SIOAGENT_REQUIRE_BOOTID=1)
+
 test-go: node-deps
-	SIOAGENT_REQUIRE_SYSTEMD=1 $(GO) test -race -count=1 ./...
+	$(strip $(REQUIRE_ENV)) $(GO) test -race -count=1 ./...
+
+# The suite's own blind spots: each mutant of scripts/mutants.sh is a small
+# change that its package's tests must catch (docs/TESTING.md).
+test-mutants: node-deps
+	GO=$(GO) scripts/mutants.sh
 
 cross:
 	@for t in $(CROSS_TARGETS); do \

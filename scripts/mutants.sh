@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# A small, fixed mutation check of the test suite's own blind spots: each
+# mutant below is a one-line change to the code that the named package's
+# tests must catch. For each, in a copy of the repository (the files git
+# tracks plus the untracked ones it does not ignore, as they are in the
+# working tree, so uncommitted work is checked too), the script applies
+# the change, checks that it changed the file and that the package still
+# builds, runs only the named tests and requires them to FAIL. It prints a
+# table and exits 1 if any mutant survives (or 2 if a mutant no longer
+# applies: its pattern matched nothing, or the mutated code does not
+# compile; fix the mutant's line).
+#
+# Adding a mutant is one line in the table below:
+#   mutant NAME PACKAGE TESTS FILE PERL [GO_TEST_FLAGS]
+#     NAME           short name for the table
+#     PACKAGE        the package whose tests must catch it (./store/)
+#     TESTS          the -run expression ('' runs every test)
+#     FILE           the file to mutate, relative to the repository root
+#     PERL           a perl substitution applied to the whole file
+#                    (perl -0pi -e): it must change the file
+#     GO_TEST_FLAGS  optional extra `go test` flags for this mutant, e.g.
+#                    '-tags sioagent_nofsync' or '-race' (split on spaces)
+#
+# Environment: GO (default go); MUTANTS (a regexp: run only the mutants
+# whose name matches); MUTANTS_TIMEOUT (go test -timeout per mutant,
+# default 5m); MUTANTS_KEEP=1 keeps the copy for inspection. node_modules
+# of the reference server is linked into the copy, so `make node-deps` must
+# have run. See docs/TESTING.md.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+GO=${GO:-go}
+filter=${MUTANTS:-}
+timeout=${MUTANTS_TIMEOUT:-5m}
+
+names=() pkgs=() tests=() files=() exprs=() flags=()
+
+# mutant NAME PACKAGE TESTS FILE PERL [GO_TEST_FLAGS]: see above.
+mutant() {
+  if [ $# -lt 5 ] || [ $# -gt 6 ]; then
+    echo "mutants.sh: mutant $1: want NAME PACKAGE TESTS FILE PERL [GO_TEST_FLAGS], got $# fields" >&2
+    exit 2
+  fi
+  names+=("$1") pkgs+=("$2") tests+=("$3") files+=("$4") exprs+=("$5") flags+=("${6:-}")
+}
+
+## The mutants ------------------------------------------------------------------
+
+# The drainer sends each payload without its last byte: the outbox tests
+# compare the bytes the server stored (telemetry-digests) with what was
+# enqueued.
+mutant payload-last-byte ./outbox/ '^(TestLiveDelivery|TestRejections)$' outbox/drainer.go \
+  's/EmitWithAckAsync\(fctx, r\.opts\.Event, h, b\.Payload\)/EmitWithAckAsync(fctx, r.opts.Event, h, b.Payload[:max(len(b.Payload)-1, 0)])/'
+# The store writes each record without its last byte (the envelope's CRC
+# still matches): the crash test compares what survived a kill with what
+# each Append wrote.
+mutant store-record-short ./store/ '^TestKillDuringAppends$' store/envelope.go \
+  's/copy\(v\[envelopeHeader:\], data\)/copy(v[envelopeHeader:], data[:max(len(data)-1, 0)])/'
+# The encoder drops the sub-second part of the base time.
+mutant senml-bt-whole-seconds ./protocol/senml/ '^(TestEncodeRoundTripProperty|FuzzEncodeReadings|FuzzDecode)$' protocol/senml/senml.go \
+  's/return float64\(t\.Unix\(\)\) \+ float64\(t\.Nanosecond\(\)\)\/float64\(time\.Second\)/return float64(t.Unix())/'
+# Each watcher the sampler waits for at shutdown gets a fresh grace.
+mutant grace-per-watcher ./sensors/ '^TestShutdownGraceCoversEveryWait$' sensors/sampler.go \
+  's/case <-grace\.Done\(\):(\s*s\.log\.Warn\("sensor watcher ignored shutdown)/case <-time.After(ShutdownGrace):$1/'
+# A wrong default 1-Wire directory.
+mutant ds18b20-default-dir ./sensors/ds18b20/ '^TestNewDefaults$' sensors/ds18b20/ds18b20.go \
+  's|const DefaultDir = "/sys/bus/w1/devices"|const DefaultDir = "/sys/bus/w1/device"|'
+# The agent loses the batches queued before a restart (a fresh outbox).
+mutant outbox-lost-at-start ./cmd/sioagent/ '^TestAgentSurvivesOutageAndKill$' agent/agent.go \
+  's/(\n\s*)(if a\.st, err = store\.Open\(cfg\.Outbox\.Path,)/$1_ = os.Remove(cfg.Outbox.Path)$1$2/'
+
+## The check --------------------------------------------------------------------
+
+[ -d "$root/examples/server/node_modules" ] || {
+  echo "mutants.sh: $root/examples/server/node_modules is missing: run \`make node-deps\` first" >&2
+  exit 2
+}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/sioagent-mutants.XXXXXX")
+cleanup() {
+  if [ "${MUTANTS_KEEP:-}" = 1 ]; then echo "mutants.sh: copy kept in $work/repo"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+copy=$work/repo
+mkdir -p "$copy"
+# The working tree as it is (a clean clone in CI): tracked files and
+# untracked ones that are not ignored, never node_modules or build outputs.
+(cd "$root" && git ls-files -z --cached --others --exclude-standard |
+  while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+  tar --null -T - -cf -) | tar -C "$copy" -xf -
+ln -s "$root/examples/server/node_modules" "$copy/examples/server/node_modules"
+
+results=() survived=0 broken=0 started=$SECONDS
+for i in "${!names[@]}"; do
+  name=${names[$i]} pkg=${pkgs[$i]} file=${files[$i]}
+  if [ -n "$filter" ] && ! [[ $name =~ $filter ]]; then continue; fi
+  read -r -a extra <<<"${flags[$i]}"
+  log=$work/$name.log
+  target=$copy/$file
+  t0=$SECONDS
+  if [ ! -f "$target" ]; then
+    result="BROKEN (no $file)"
+  else
+    cp -p "$target" "$work/original"
+    perl -0pi -e "${exprs[$i]}" "$target"
+    if cmp -s "$target" "$work/original"; then
+      result="BROKEN (pattern no longer matches $file)"
+    else
+      echo "=== $name: go test ${extra[*]} -run '${tests[$i]}' $pkg" >"$log"
+      rc=0
+      (cd "$copy" && "$GO" test "${extra[@]}" -count=1 -timeout "$timeout" -run "${tests[$i]}" "$pkg") >>"$log" 2>&1 || rc=$?
+      # Killed means a test failed; a build failure or a panic outside a
+      # test means the mutant itself is broken.
+      if [ "$rc" -ne 0 ] && grep -q -- '^--- FAIL' "$log"; then
+        result=killed
+      elif [ "$rc" -ne 0 ]; then
+        result="BROKEN (go test failed without a failing test: the mutated code does not build?)"
+      else
+        result=SURVIVED
+      fi
+    fi
+    cp -p "$work/original" "$target"
+  fi
+  case $result in
+    killed) ;;
+    SURVIVED) survived=$((survived + 1)) ;;
+    *) broken=$((broken + 1)) ;;
+  esac
+  results+=("$(printf '%-24s %-20s %-9s %4ds' "$name" "$pkg" "${result%% *}" $((SECONDS - t0)))")
+  if [ "$result" != killed ]; then
+    echo "mutants.sh: $name: $result" >&2
+    [ -f "$log" ] && tail -n 40 "$log" | sed "s/^/    $name: /" >&2
+  fi
+done
+
+printf '%-24s %-20s %-9s %5s\n' MUTATION PACKAGE RESULT TIME
+printf '%s\n' "${results[@]}"
+echo "${#results[@]} mutant(s) in $((SECONDS - started))s: $((${#results[@]} - survived - broken)) killed, $survived survived, $broken broken"
+[ "$broken" -eq 0 ] || exit 2
+[ "$survived" -eq 0 ] || exit 1
