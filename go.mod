@@ -7,6 +7,7 @@ require (
 	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/fxamacker/cbor/v2 v2.10.0
 	github.com/gorilla/websocket v1.5.3
+	github.com/hanwen/go-fuse/v2 v2.12.1
 	github.com/jonboulle/clockwork v0.5.0
 	go.etcd.io/bbolt v1.5.0
 	go.uber.org/goleak v1.3.0
