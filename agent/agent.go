@@ -141,6 +141,8 @@ func New(opts Options) (*Agent, error) {
 		return nil, fmt.Errorf("agent: outbox: %w", err)
 	}
 	a.batch = newBatcher(a.codec, a.st, cfg.Telemetry.BatchMaxRecords, cfg.Telemetry.BatchMaxDelay, a.drainer.Wake, a.log.With("part", "batch"))
+	a.batch.maxBytes = cfg.Telemetry.BatchMaxBytes
+	a.batch.overflow = storeOptions(cfg, a.log).Overflow
 	a.runCtx, a.stop = context.WithCancel(context.Background())
 	a.disp = newDispatcher(a.runCtx, cfg.Commands.Timeout, cfg.Commands.RememberIDs, a.log.With("part", "commands"))
 	a.registerBuiltins()

@@ -153,7 +153,9 @@ func (a *Agent) connect(ctx context.Context) {
 	}
 }
 
-// rejoinBackoff doubles from base to max with ±50% jitter.
+// rejoinBackoff doubles from base to max with ±50% jitter. It is the
+// agent's one backoff: rejoining the server, and retrying batches the
+// outbox refused (hold.go).
 type rejoinBackoff struct {
 	base, max time.Duration
 	n         int
@@ -213,7 +215,10 @@ func (a *Agent) healthy(now time.Time) error {
 	if p := time.Unix(0, a.batch.progress.Load()); now.Sub(p) > healthWindow {
 		return errors.New("batcher stuck since " + p.Format(time.RFC3339))
 	}
-	if run := a.sampler(); run != nil && len(run.built) > 0 {
+	// A sampler the batcher is slowing on purpose (the outbox refuses
+	// batches, see maxHeldReadings) is not stuck: a restart would lose
+	// the held readings and mend nothing.
+	if run := a.sampler(); run != nil && len(run.built) > 0 && !a.batch.pressing() {
 		if p := run.sampler.Progress(); now.Sub(p) > healthWindow {
 			return errors.New("sampler stuck since " + p.Format(time.RFC3339))
 		}

@@ -131,12 +131,20 @@ type DeadLetter struct {
 	Reason string    `json:"reason"`
 }
 
-// BatchStatus counts what the batcher stored.
+// BatchStatus counts what the batcher stored, what it holds in memory
+// because the outbox refused it for now, and what was lost before the
+// outbox.
 type BatchStatus struct {
-	Batches   uint64 `json:"batches"`
-	Readings  uint64 `json:"readings"`
-	Lost      uint64 `json:"lost"`
-	LastError string `json:"lastError,omitempty"`
+	Batches  uint64 `json:"batches"`
+	Readings uint64 `json:"readings"`
+	// Held is the readings waiting in memory for another attempt to store
+	// them (the outbox failed: stalled or full disk).
+	Held uint64 `json:"held"`
+	// Lost is the readings lost before the outbox, Losses the same by
+	// reason: every one of LossReasons, zero when none.
+	Lost      uint64            `json:"lost"`
+	Losses    map[string]uint64 `json:"losses"`
+	LastError string            `json:"lastError,omitempty"`
 }
 
 // ClockStatus says whether the wall clock is synchronised.
@@ -190,7 +198,8 @@ func (a *Agent) Status() Status {
 			s.Outbox.DeadLetterSample = append(s.Outbox.DeadLetterSample, DeadLetter{Seq: d.Seq, At: d.DeadLettered, Reason: d.Reason})
 		}
 	}
-	s.Batches = BatchStatus{Batches: a.batch.enqueued.Load(), Readings: a.batch.readings.Load(), Lost: a.batch.failed.Load()}
+	s.Batches = BatchStatus{Batches: a.batch.enqueued.Load(), Readings: a.batch.readings.Load(), Held: uint64(max(a.batch.heldN.Load(), 0)),
+		Lost: a.batch.failed.Load(), Losses: a.batch.losses.snapshot()}
 	if e := a.batch.lastError.Load(); e != nil {
 		s.Batches.LastError = *e
 	}
@@ -234,6 +243,12 @@ func (s Status) statusLine() string {
 	}
 	if s.Outbox.DeadLetters > 0 {
 		line += fmt.Sprintf(", %d dead letters", s.Outbox.DeadLetters)
+	}
+	if s.Batches.Held > 0 {
+		line += fmt.Sprintf(", %d readings held in memory", s.Batches.Held)
+	}
+	if s.Batches.Lost > 0 {
+		line += fmt.Sprintf(", %d readings lost", s.Batches.Lost)
 	}
 	line += fmt.Sprintf("; %d sensors", len(s.Sensors))
 	if failing > 0 {

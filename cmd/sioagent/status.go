@@ -109,6 +109,18 @@ func printStatus(w io.Writer, s agent.Status) {
 	o := s.Outbox
 	fmt.Fprintf(w, "outbox:  %d queued (%d bytes, oldest %s), %d in flight, %d acked, %d duplicates, %d dead letters\n", o.Depth, o.Bytes, (time.Duration(o.OldestAgeSec) * time.Second).String(), o.InFlight, o.Acked, o.Duplicates, o.DeadLetters)
 	fmt.Fprintf(w, "         drops: %d by size, %d by count, %d by age; %d readings lost before storage\n", o.Drops["maxBytes"], o.Drops["maxRecords"], o.Drops["maxAge"], s.Batches.Lost)
+	if s.Batches.Held > 0 {
+		fmt.Fprintf(w, "         %d readings held in memory: the outbox refuses them for now (retried)\n", s.Batches.Held)
+	}
+	if s.Batches.Lost > 0 {
+		fmt.Fprintf(w, "         lost before storage:")
+		for _, r := range agent.LossReasons() {
+			if n := s.Batches.Losses[r]; n > 0 {
+				fmt.Fprintf(w, " %d %s", n, r)
+			}
+		}
+		fmt.Fprintln(w)
+	}
 	if h := o.HeldRecord; h != nil {
 		fmt.Fprintf(w, "         HELD at seq %d: %d bytes, more than the server accepts in this session (%d); since %s, %d tries\n",
 			h.Seq, h.Size, h.Limit, h.Since.Format(time.RFC3339), h.Tries)

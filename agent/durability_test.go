@@ -1,0 +1,296 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sioagent/sioagent/store"
+)
+
+// Short pacing for the retry tests.
+const (
+	testEnqueueTimeout = 20 * time.Millisecond
+	testRetryDelay     = 5 * time.Millisecond
+	testRetryDelayMax  = 20 * time.Millisecond
+)
+
+// lockedBuffer is a log sink for tests.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// newRetryFixture is a batch fixture on a store opened with opts, with
+// short retry pacing, logging to the returned buffer.
+func newRetryFixture(t *testing.T, maxCount int, opts *store.Options) (*batchFixture, *lockedBuffer) {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "outbox.db"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	logs := &lockedBuffer{}
+	f := &batchFixture{st: st, done: make(chan struct{})}
+	f.b = newBatcher(testCodec(t), st, maxCount, longDelay, func() { f.wakes.Add(1) }, slog.New(slog.NewTextHandler(logs, nil)))
+	if opts != nil {
+		f.b.overflow = opts.Overflow
+	}
+	f.b.timeout = testEnqueueTimeout
+	f.b.retry = rejoinBackoff{base: testRetryDelay, max: testRetryDelayMax}
+	return f, logs
+}
+
+// stallFirst makes the first n attempts to store a batch behave as on a
+// stalled disk: they return only when their context ends, having stored
+// nothing (store.Append's contract). Later attempts reach the store.
+func stallFirst(b *batcher, n int32) *atomic.Int32 {
+	var calls atomic.Int32
+	real := b.enqueueFn
+	b.enqueueFn = func(ctx context.Context, count int, payload []byte) (uint64, error) {
+		if calls.Add(1) <= n {
+			<-ctx.Done()
+			return 0, ctx.Err()
+		}
+		return real(ctx, count, payload)
+	}
+	return &calls
+}
+
+// A batch whose Enqueue hits the timeout on a stalled disk is held and
+// tried again until it is stored; a batch made meanwhile is stored after
+// it, in order; nothing is counted lost.
+func TestBatcherRetriesStalledEnqueue(t *testing.T) {
+	f, logs := newRetryFixture(t, 5, nil)
+	calls := stallFirst(f.b, 3)
+	f.start(t)
+	f.b.add(context.Background(), numbered(1, 3), true)
+	waitFor(t, "a retry", func() bool { return calls.Load() >= 2 })
+	f.b.add(context.Background(), numbered(4, 5), true)
+	f.waitRecords(t, 2)
+	f.stop()
+	wantBatches(t, f.batches(t), seq(1, 3), seq(4, 5))
+	if n := f.b.failed.Load(); n != 0 {
+		t.Errorf("%d readings counted lost", n)
+	}
+	if n := f.b.heldN.Load(); n != 0 {
+		t.Errorf("%d readings still held", n)
+	}
+	if !strings.Contains(logs.String(), "holding them for a retry") {
+		t.Errorf("the stall was not logged:\n%s", logs)
+	}
+}
+
+// While the outbox fails, the batcher holds at most maxHeldReadings (plus
+// one batch) and then takes no more readings: add blocks, which slows the
+// sampler. Once the outbox works again everything is stored, in order.
+func TestBatcherHeldBoundAndBackPressure(t *testing.T) {
+	f, _ := newRetryFixture(t, 1000, nil)
+	var broken atomic.Bool
+	broken.Store(true)
+	real := f.b.enqueueFn
+	f.b.enqueueFn = func(ctx context.Context, count int, payload []byte) (uint64, error) {
+		if broken.Load() {
+			return 0, store.ErrDiskFull
+		}
+		return real(ctx, count, payload)
+	}
+	f.start(t)
+	const per = 500
+	total := 0
+	blocked := make(chan int)
+	go func() {
+		for i := 0; ; i++ {
+			rs := numbered(i*per+1, (i+1)*per)
+			added := make(chan struct{})
+			go func() { defer close(added); f.b.add(context.Background(), rs, true) }()
+			select {
+			case <-added:
+				total += per
+				continue
+			case <-time.After(200 * time.Millisecond):
+			}
+			blocked <- total
+			<-added
+			total += per
+			blocked <- total
+			return
+		}
+	}()
+	var before int
+	select {
+	case before = <-blocked:
+	case <-time.After(testWait):
+		t.Fatal("add never blocked while the outbox failed")
+	}
+	if held := f.b.heldN.Load(); held > maxHeldReadings+1000 {
+		t.Fatalf("held %d readings, bound %d plus one batch", held, maxHeldReadings)
+	}
+	if before > maxHeldReadings+1000+readingsQueue*per {
+		t.Fatalf("took %d readings before blocking", before)
+	}
+	broken.Store(false)
+	all := <-blocked
+	f.waitRecordsReadings(t, uint64(all))
+	f.stop()
+	if n := f.b.failed.Load(); n != 0 {
+		t.Errorf("%d readings counted lost", n)
+	}
+	var last float64
+	for _, b := range f.batches(t) {
+		for _, v := range b {
+			if v != last+1 {
+				t.Fatalf("reading %v after %v: out of order or missing", v, last)
+			}
+			last = v
+		}
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after testWait.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(testWait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %s for %s", testWait, what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// waitRecordsReadings waits until the batcher stored n readings.
+func (f *batchFixture) waitRecordsReadings(t *testing.T, n uint64) {
+	t.Helper()
+	deadline := time.Now().Add(testWait)
+	for f.b.readings.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("stored %d readings, want %d", f.b.readings.Load(), n)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// Under the "reject" policy a full outbox refuses new readings: the batch
+// is counted lost as LossOutboxFull, in the counters and the log line.
+func TestBatcherFullRejectCountsLoss(t *testing.T) {
+	f, logs := newRetryFixture(t, 5, &store.Options{MaxRecords: 1, Overflow: store.Reject})
+	f.start(t)
+	f.b.add(context.Background(), numbered(1, 2), true)
+	f.waitRecords(t, 1)
+	f.b.add(context.Background(), numbered(3, 5), true)
+	waitFor(t, "the loss", func() bool { return f.b.failed.Load() >= 3 })
+	f.stop()
+	wantBatches(t, f.batches(t), seq(1, 2))
+	got := f.b.losses.snapshot()
+	for _, r := range LossReasons() {
+		want := uint64(0)
+		if r == LossOutboxFull {
+			want = 3
+		}
+		if got[r] != want {
+			t.Errorf("losses[%s] = %d, want %d (all: %v)", r, got[r], want, got)
+		}
+	}
+	if !strings.Contains(logs.String(), "reason="+LossOutboxFull) {
+		t.Errorf("the loss was not logged with its reason:\n%s", logs)
+	}
+}
+
+// Under "drop-oldest" the store drops old records itself and returns
+// ErrFull only when even that cannot help (the file at MaxFileSize): the
+// batch is held and stored once the drainer's deletes made room.
+func TestBatcherFullDropOldestRetries(t *testing.T) {
+	const limit = 1 << 20
+	f, _ := newRetryFixture(t, 5, &store.Options{MaxFileSize: limit, MaxBytes: 64 << 20})
+	ctx := context.Background()
+	junk := bytes.Repeat([]byte{'x'}, 4000)
+	var last uint64
+	var err error
+	for range 10_000 {
+		var seqs []uint64
+		if seqs, err = f.st.AppendBatch(ctx, [][]byte{junk, junk, junk, junk}); err != nil {
+			break
+		}
+		last = seqs[3]
+	}
+	for size := 2000; size >= 50 && errors.Is(err, store.ErrFull); size /= 2 {
+		for err = nil; err == nil; { // fill the last pages with smaller records
+			var seq uint64
+			if seq, err = f.st.Append(ctx, junk[:size]); err == nil {
+				last = seq
+			}
+		}
+	}
+	if !errors.Is(err, store.ErrFull) {
+		t.Fatalf("filling the file: %v", err)
+	}
+	calls := atomic.Int32{}
+	real := f.b.enqueueFn
+	f.b.enqueueFn = func(ctx context.Context, count int, payload []byte) (uint64, error) {
+		calls.Add(1)
+		return real(ctx, count, payload)
+	}
+	f.start(t)
+	f.b.add(context.Background(), numbered(1, 3), true)
+	waitFor(t, "a retry", func() bool { return calls.Load() >= 2 || f.b.readings.Load() > 0 })
+	if f.b.heldN.Load() != 3 || f.b.failed.Load() != 0 {
+		t.Fatalf("held %d, lost %d; want 3 held, none lost", f.b.heldN.Load(), f.b.failed.Load())
+	}
+	if err := f.st.RemoveThrough(last); err != nil { // what the drainer does on acks
+		t.Fatal(err)
+	}
+	f.waitRecords(t, 1)
+	f.stop()
+	wantBatches(t, f.batches(t), seq(1, 3))
+	if n := f.b.failed.Load(); n != 0 {
+		t.Errorf("%d readings counted lost", n)
+	}
+}
+
+// Batches the outbox still refuses when the batcher stops are counted
+// lost (LossStopping), never silently gone.
+func TestBatcherStopCountsHeld(t *testing.T) {
+	f, _ := newRetryFixture(t, 5, nil)
+	stallFirst(f.b, 1<<30)
+	f.start(t)
+	f.b.add(context.Background(), numbered(1, 3), true)
+	waitFor(t, "held readings", func() bool { return f.b.heldN.Load() >= 3 })
+	f.b.add(context.Background(), numbered(4, 4), false)
+	f.stop()
+	if got := f.b.losses.snapshot()[LossStopping]; got != 4 || f.b.failed.Load() != 4 {
+		t.Errorf("lost %d (stopping %d), want 4", f.b.failed.Load(), got)
+	}
+}
+
+// The status lists every loss reason and the held readings.
+func TestStatusLossReasons(t *testing.T) {
+	a, _ := startTestAgent(t, newFakeHardware("GPIO27", "GPIO17"))
+	a.batch.lose(LossTooLarge, 7, errors.New("test"))
+	s := a.Status()
+	if s.Batches.Lost != 7 || len(s.Batches.Losses) != len(LossReasons()) || s.Batches.Losses[LossTooLarge] != 7 {
+		t.Fatalf("Batches = %+v", s.Batches)
+	}
+	if line := s.statusLine(); !strings.Contains(line, "7 readings lost") {
+		t.Errorf("STATUS= line %q does not say so", line)
+	}
+}
