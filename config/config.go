@@ -95,6 +95,14 @@ const (
 	DefaultBatchMaxDelay = time.Second
 	// MaxBatchMaxDelay is the longest accepted batch_max_delay.
 	MaxBatchMaxDelay = time.Hour
+	// DefaultBatchMaxBytes is the default byte cap of one stored batch,
+	// well under Socket.IO's default maxHttpBufferSize (1e6 bytes, the
+	// handshake's maxPayload), which binary data on long-polling reaches
+	// at 3/4 of its size.
+	DefaultBatchMaxBytes = 256 << 10
+	// MinBatchMaxBytes and MaxBatchMaxBytes bound batch_max_bytes.
+	MinBatchMaxBytes = 1 << 10
+	MaxBatchMaxBytes = 16 << 20
 	// DefaultCommandTimeout is the per-command timeout.
 	DefaultCommandTimeout = 10 * time.Second
 	// DefaultRememberIDs is how many answered command ids are remembered.
@@ -209,6 +217,11 @@ type Telemetry struct {
 	// BatchMaxDelay is the longest a reading waits for its batch to fill;
 	// default 1s, more than 0 and at most 1h.
 	BatchMaxDelay time.Duration
+	// BatchMaxBytes caps the encoded size of one batch: a batch is closed
+	// before a reading would take it over (a single reading always makes
+	// a batch). Default DefaultBatchMaxBytes, MinBatchMaxBytes to
+	// MaxBatchMaxBytes.
+	BatchMaxBytes int
 }
 
 // Commands is the [commands] section.

@@ -59,7 +59,7 @@ func TestDefaults(t *testing.T) {
 			Overflow:   "drop-oldest",
 			Window:     32,
 		},
-		Telemetry: Telemetry{Event: "telemetry", BatchMaxRecords: 50, BatchMaxDelay: time.Second},
+		Telemetry: Telemetry{Event: "telemetry", BatchMaxRecords: 50, BatchMaxDelay: time.Second, BatchMaxBytes: 256 << 10},
 		Commands:  Commands{Timeout: 10 * time.Second, RememberIDs: 1024},
 		Agent:     Agent{ShutdownTimeout: 10 * time.Second, RuntimeDir: "/run/sioagent", LogLevel: "info"},
 	}
@@ -121,6 +121,7 @@ window = 256
 event = "readings"
 batch_max_records = 1000
 batch_max_delay = "1h"
+batch_max_bytes = "64KiB"
 [commands]
 timeout = "3s"
 remember_ids = 1
@@ -140,7 +141,7 @@ log_level = "debug"
 	if want := (Outbox{Path: DefaultOutboxPath, MaxBytes: 1 << 20, MaxRecords: 1000, MaxAge: 24 * time.Hour, Overflow: "reject", Window: 256}); c.Outbox != want {
 		t.Errorf("outbox %+v, want %+v", c.Outbox, want)
 	}
-	if want := (Telemetry{Event: "readings", BatchMaxRecords: 1000, BatchMaxDelay: time.Hour}); c.Telemetry != want {
+	if want := (Telemetry{Event: "readings", BatchMaxRecords: 1000, BatchMaxDelay: time.Hour, BatchMaxBytes: 64 << 10}); c.Telemetry != want {
 		t.Errorf("telemetry %+v", c.Telemetry)
 	}
 	if want := (Commands{Timeout: 3 * time.Second, RememberIDs: 1}); c.Commands != want {
@@ -444,6 +445,8 @@ func TestErrors(t *testing.T) {
 		{"batch records big", srv + "[telemetry]\nbatch_max_records = 1001\n", "telemetry.batch_max_records", []string{"1001 is out of range"}},
 		{"batch delay zero", srv + "[telemetry]\nbatch_max_delay = \"0s\"\n", "telemetry.batch_max_delay", []string{"too short", "more than 0"}},
 		{"batch delay long", srv + "[telemetry]\nbatch_max_delay = \"61m\"\n", "telemetry.batch_max_delay", []string{"too long", "at most 1h"}},
+		{"batch bytes small", srv + "[telemetry]\nbatch_max_bytes = \"100B\"\n", "telemetry.batch_max_bytes", nil},
+		{"batch bytes large", srv + "[telemetry]\nbatch_max_bytes = \"1GiB\"\n", "telemetry.batch_max_bytes", nil},
 		// commands
 		{"command timeout", srv + "[commands]\ntimeout = \"-1s\"\n", "commands.timeout", []string{"negative"}},
 		{"remember zero", srv + "[commands]\nremember_ids = 0\n", "commands.remember_ids", []string{"out of range"}},

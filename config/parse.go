@@ -21,7 +21,7 @@ var (
 	deviceKeys    = []string{"id"}
 	serverKeys    = []string{"url", "namespace", "token_file", "transports", "ack_timeout", "connect_timeout", "reconnect_delay", "reconnect_delay_max", "ca_file", "cert_file", "key_file", "headers"}
 	outboxKeys    = []string{"path", "max_bytes", "max_records", "max_age", "overflow", "window"}
-	telemetryKeys = []string{"event", "batch_max_records", "batch_max_delay"}
+	telemetryKeys = []string{"event", "batch_max_records", "batch_max_delay", "batch_max_bytes"}
 	commandsKeys  = []string{"timeout", "remember_ids"}
 	agentKeys     = []string{"shutdown_timeout", "runtime_dir", "log_level"}
 )
@@ -142,7 +142,7 @@ func setDefaults(c *Config) {
 		ReconnectDelayMax: DefaultReconnectDelayMax,
 	}
 	c.Outbox = Outbox{MaxBytes: DefaultMaxBytes, Overflow: OverflowDropOldest, Window: DefaultWindow}
-	c.Telemetry = Telemetry{Event: DefaultTelemetryEvent, BatchMaxRecords: DefaultBatchMaxRecords, BatchMaxDelay: DefaultBatchMaxDelay}
+	c.Telemetry = Telemetry{Event: DefaultTelemetryEvent, BatchMaxRecords: DefaultBatchMaxRecords, BatchMaxDelay: DefaultBatchMaxDelay, BatchMaxBytes: DefaultBatchMaxBytes}
 	c.Commands = Commands{Timeout: DefaultCommandTimeout, RememberIDs: DefaultRememberIDs}
 	c.Agent = Agent{ShutdownTimeout: DefaultShutdownTimeout, LogLevel: DefaultLogLevel}
 }
@@ -483,6 +483,9 @@ func (p *parser) telemetryKey(t *Telemetry, k, key string, v any) *Error {
 		t.BatchMaxRecords = int(n)
 	case "batch_max_delay":
 		t.BatchMaxDelay, err = p.duration(key, v, batchDelayBnds)
+	case "batch_max_bytes":
+		n, err = p.size(key, v, MinBatchMaxBytes, MaxBatchMaxBytes)
+		t.BatchMaxBytes = int(n)
 	}
 	return err
 }
