@@ -70,7 +70,9 @@ vet:
 # SIOAGENT_REQUIRE_* (internal/testenv) are set for what this machine
 # guarantees: mounting (root, on Linux), a git work tree, the kernel's
 # boot id; each turns the matching skip into a failure.
-REQUIRE_ENV := SIOAGENT_REQUIRE_SYSTEMD=1 \
+# SIOAGENT_REQUIRE_FUSE makes the power-cut tests (internal/powercut,
+# TestPowerCut*) fail instead of skipping where /dev/fuse cannot be used.
+REQUIRE_ENV := SIOAGENT_REQUIRE_SYSTEMD=1 SIOAGENT_REQUIRE_FUSE=1 \
   $(if $(and $(filter Linux,$(shell uname -s)),$(filter 0,$(shell id -u))),SIOAGENT_REQUIRE_MOUNT=1) \
   $(if $(shell git rev-parse --is-inside-work-tree 2>/dev/null),SIOAGENT_REQUIRE_GIT=1) \
   $(if $(wildcard /proc/sys/kernel/random/boot_id),SIOAGENT_REQUIRE_BOOTID=1)

@@ -69,6 +69,17 @@ mutant ds18b20-default-dir ./sensors/ds18b20/ '^TestNewDefaults$' sensors/ds18b2
 mutant outbox-lost-at-start ./cmd/sioagent/ '^TestAgentSurvivesOutageAndKill$' agent/agent.go \
   's/(\n\s*)(if a\.st, err = store\.Open\(cfg\.Outbox\.Path,)/$1_ = os.Remove(cfg.Outbox.Path)$1$2/'
 
+# Every fsync the store makes is removed (what the sioagent_nofsync build
+# tag does): the power-cut tests must see it. Then each kind on its own.
+mutant store-no-fsync ./store/ '^TestPowerCut' store/fsync.go \
+  's/const fsyncOff = false/const fsyncOff = true/'
+mutant store-bbolt-nosync ./store/ '^TestPowerCut' store/open.go \
+  's/NoSync:       fsyncOff,/NoSync:       true,/'
+mutant store-no-dir-fsync ./store/ '^TestPowerCut' store/open.go \
+  's/if fsyncOff \{\n\t\treturn nil/if true {\n\t\treturn nil/'
+mutant store-seq-sidecar-nosync ./store/ '^TestPowerCut' store/seqfloor.go \
+  's/err == nil && !fsyncOff/err == nil \&\& false/'
+
 ## The check --------------------------------------------------------------------
 
 [ -d "$root/examples/server/node_modules" ] || {

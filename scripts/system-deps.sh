@@ -5,7 +5,9 @@
 # tests of make test-arm), and for the boot tests (make test-boot)
 # systemd-container (systemd-nspawn), debootstrap with
 # debian-archive-keyring, and qemu-user-static (the interpreters
-# scripts/binfmt.sh registers for arm64 and ARMv6 binaries). Uses apt-get
+# scripts/binfmt.sh registers for arm64 and ARMv6 binaries), and fuse3
+# (fusermount3, with which the power-cut filesystem of internal/powercut
+# mounts where it cannot mount directly). Uses apt-get
 # as root, or through sudo.
 set -euo pipefail
 
@@ -16,6 +18,7 @@ command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
 [ -x /usr/bin/qemu-aarch64-static ] && [ -x /usr/bin/qemu-arm-static ] || need+=(qemu-user-static)
+command -v fusermount3 >/dev/null 2>&1 || need+=(fuse3)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=()

@@ -67,8 +67,10 @@ func (s *Store) compactLocked() (err error) {
 	if err := bolt.Compact(dst, s.db, 0); err != nil {
 		return fmt.Errorf("copy: %w", err)
 	}
-	if err := dst.Sync(); err != nil {
-		return err
+	if !fsyncOff {
+		if err := dst.Sync(); err != nil {
+			return err
+		}
 	}
 	if err := os.Rename(tmp, s.path); err != nil {
 		return err

@@ -51,6 +51,10 @@ func runChild(mode string) int {
 		return childLock()
 	case "append":
 		return childAppend()
+	case "powercut":
+		return childPowerCut()
+	case "cutcheck":
+		return childCutCheck()
 	}
 	return 2
 }

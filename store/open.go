@@ -33,6 +33,8 @@ func boltOptions(cfg config) *bolt.Options {
 		Timeout:      cfg.lockTimeout,
 		FreelistType: bolt.FreelistMapType,
 		MaxSize:      cfg.maxFileSize,
+		NoSync:       fsyncOff,
+		NoGrowSync:   fsyncOff,
 	}
 }
 
@@ -245,6 +247,9 @@ func mkdirAll(dir string) error {
 // syncDir fsyncs a directory, making created, renamed and removed entries
 // durable.
 func syncDir(dir string) error {
+	if fsyncOff {
+		return nil
+	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

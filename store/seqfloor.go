@@ -138,7 +138,7 @@ func writeSeqFloor(path string, mark uint64, boot string) error {
 		return fmt.Errorf("store: write seq floor: %w", err)
 	}
 	_, err = f.Write(b)
-	if err == nil {
+	if err == nil && !fsyncOff {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

@@ -21,7 +21,14 @@
 // durable. Only regular files and directories are supported; renaming a
 // directory, links and special files fail with ENOTSUP. The processes
 // that use the mount must have closed their files (or been killed) before
-// PowerCut. It is the same idea as LazyFS, written small for this
+// PowerCut.
+//
+// The filesystem is served by goroutines of the process that mounted it:
+// that process must not map a file of the mount into its own memory (bbolt
+// does, so open a bbolt file on the mount only in another process). A page
+// fault on such a mapping blocks a thread that the Go runtime cannot stop
+// for a garbage collection, while the goroutines that would answer the
+// fault are already stopped: the process deadlocks. It is the same idea as LazyFS, written small for this
 // project's tests. It needs /dev/fuse and root (or fusermount3).
 package powercut
 
