@@ -8,7 +8,8 @@
 #   make test-mutants  scripts/mutants.sh: small mutations the tests must catch
 #   make demo    reference server in DEMO mode + `sioagent listen` against it
 #   make fuzz    every Go fuzz target (of FUZZPKGS) for FUZZTIME each, one at a time
-#   make bench   all benchmarks with allocation counts
+#   make bench   all benchmarks with allocation counts, then the bytes written
+#                to disk per reading (bench/diskwrites)
 #   make cross   compile every package for linux/arm (v6, v7) and arm64
 #   make test-arm run the tests built for ARMv6 under qemu-arm
 #   make test-boot install the .deb in Debian 12 booted under systemd-nspawn
@@ -150,8 +151,13 @@ demo: node-deps
 fuzz:
 	FUZZTIME=$(FUZZTIME) FUZZPKGS='$(FUZZPKGS)' GO=$(GO) scripts/fuzz.sh
 
+# DISKWRITES_READINGS: readings of the flash-wear measurement
+# (bench/diskwrites; docs/OUTBOX.md quotes a run of 600).
+DISKWRITES_READINGS ?= 120
+
 bench: node-deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./bench/diskwrites -readings $(DISKWRITES_READINGS)
 
 ## Housekeeping ----------------------------------------------------------------
 
