@@ -203,21 +203,6 @@ func (s *Store) RequeueDeadLetter(seq uint64, rewrite func(DeadRecord) ([]byte, 
 	return newSeq, nil
 }
 
-// reserveSeqs raises the durable seq floor before n seqs are handed out
-// from b, when they would cross it, as commitAppends does for a group of
-// appends (seqfloor.go). The caller is in a write transaction (wmu held).
-func (s *Store) reserveSeqs(b *bolt.Bucket, n uint64) error {
-	if need := b.Sequence() + n; need <= s.reserved {
-		return nil
-	}
-	mark := b.Sequence() + max(n, seqBlock)
-	if err := writeSeqFloor(s.path, mark, s.bootID); err != nil {
-		return err
-	}
-	s.reserved = mark
-	return nil
-}
-
 // DropDeadLetter deletes the dead letter seq for good and counts it in
 // Stats.DeadLettersDropped. Errors wrap ErrNotFound when there is no such
 // dead letter.

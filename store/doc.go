@@ -17,9 +17,11 @@
 // acknowledges fsyncs it has not done can lose the last commits, whose
 // seqs may have been sent already), when the boot is unknown (another OS,
 // or a sidecar of the previous format), for a fresh file after damage or
-// deletion, and for a file more than one block behind the mark (an old
-// copy restored). The sequence of a damaged file that was set aside is
-// also read when it can be. Keep the sidecar with the database file. The
+// deletion, for a file older than the sidecar (a copy restored, in the
+// same boot or not: the sidecar records the last seq the file had
+// committed when it was written), and by one block when the sidecar
+// itself is unreadable. The sequence of a damaged file that was set aside
+// is also read when it can be. Keep the sidecar with the database file. The
 // package knows nothing of what the records mean.
 //
 // # Durability

@@ -71,7 +71,8 @@ func appendThenCrash(t *testing.T, path, boot string, n int) uint64 {
 	}
 	img := takeCrashImage(t, path)
 	img.crash(t, s, path)
-	mark, _, ok, err := readSeqFloor(path)
+	sc, ok, err := readSeqFloor(path)
+	mark := sc.mark
 	if err != nil || !ok || mark <= uint64(n) {
 		t.Fatalf("sidecar at the crash: %d, %v, %v; want a reservation above %d", mark, ok, err, n)
 	}
@@ -99,20 +100,22 @@ func TestSeqsNoGapAfterCrashSameBoot(t *testing.T) {
 	if seq := mustAppend(t, s, []byte("y")); seq != 6 {
 		t.Fatalf("seq %d after a crash in the same boot, want 6", seq)
 	}
-	if got, boot, ok, err := readSeqFloor(path); err != nil || !ok || got != mark || boot != "boot-a" {
-		t.Fatalf("sidecar %d %q %v %v; want the reservation %d of boot-a", got, boot, ok, err, mark)
+	if sc, ok, err := readSeqFloor(path); err != nil || !ok || sc.mark != mark || sc.boot != "boot-a" {
+		t.Fatalf("sidecar %+v %v %v; want the reservation %d of boot-a", sc, ok, err, mark)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got, boot, ok, err := readSeqFloor(path); err != nil || !ok || got != 6 || boot != "boot-a" {
-		t.Fatalf("sidecar after Close %d %q %v %v; want 6 of boot-a", got, boot, ok, err)
+	if sc, ok, err := readSeqFloor(path); err != nil || !ok || sc.mark != 6 || sc.boot != "boot-a" {
+		t.Fatalf("sidecar after Close %+v %v %v; want 6 of boot-a", sc, ok, err)
 	}
 }
 
 // Killed between the sidecar write that reserves a new block and the
-// commit of the records it was written for: the file is a full block
-// below the mark and still continues without a gap.
+// commit of the records it was written for: the file is at the
+// reservation's base, which is also what a copy of the file taken before
+// the reservation looks like, so the seqs skip the block (a gap, never a
+// reuse; this window comes once per block).
 func TestSeqsNoGapAfterCrashDuringReservation(t *testing.T) {
 	path := newPath(t)
 	opts := bootOpts(t, "boot-a")
@@ -136,8 +139,8 @@ func TestSeqsNoGapAfterCrashDuringReservation(t *testing.T) {
 	img.crash(t, s, path)
 
 	s = openAt(t, path, opts)
-	if seq := mustAppend(t, s, []byte("y")); seq != 6 {
-		t.Fatalf("seq %d after a crash before the commit, want 6", seq)
+	if seq := mustAppend(t, s, []byte("y")); seq != 5+seqBlock+1 {
+		t.Fatalf("seq %d after a crash before the commit, want %d", seq, 5+seqBlock+1)
 	}
 }
 
@@ -181,6 +184,44 @@ func encodeSeqFloorV1(mark uint64) []byte {
 	return b
 }
 
+// encodeSeqFloorV2 is the sidecar as version 2 wrote it (no base).
+func encodeSeqFloorV2(mark uint64, boot string) []byte {
+	end := seqHeaderSizeV2 + len(boot)
+	b := make([]byte, end+seqCRCSize)
+	copy(b, seqMagicV2)
+	binary.BigEndian.PutUint64(b[4:], mark)
+	b[12] = byte(len(boot))
+	copy(b[seqHeaderSizeV2:], boot)
+	binary.BigEndian.PutUint32(b[end:], crc32.Checksum(b[:end], castagnoli))
+	return b
+}
+
+// A version 2 sidecar has no base: it is taken as one block below the
+// mark, version 2's own rule (a file within one block of the mark, in the
+// same boot, is trusted).
+func TestSeqsWithV2Sidecar(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mark uint64
+		want uint64
+	}{
+		{"within one block", 4 + seqBlock, 6},
+		{"more than one block behind", 5 + seqBlock + 1, 5 + seqBlock + 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := newPath(t)
+			fillFile(t, path, 5)
+			if err := os.WriteFile(seqPath(path), encodeSeqFloorV2(tc.mark, "boot-a"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s := openAt(t, path, bootOpts(t, "boot-a"))
+			if seq := mustAppend(t, s, []byte("y")); seq != tc.want {
+				t.Fatalf("seq %d with the file at 5 and a SEQ2 sidecar at %d; want %d", seq, tc.mark, tc.want)
+			}
+		})
+	}
+}
+
 // A sidecar of the previous format carries no boot id: the boot is
 // unknown, the seqs continue above its mark, and the next write upgrades
 // the sidecar.
@@ -202,13 +243,15 @@ func TestSeqsSkipWithV1Sidecar(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, boot, ok := parseSeqFloor(b); string(b[:4]) != seqMagic || !ok || got != seq || boot != "boot-a" {
-		t.Fatalf("sidecar after Close: %x (%d, %q, %v); want SEQ2 with %d, boot-a", b, got, boot, ok, seq)
+	if sc, ok := parseSeqFloor(b); string(b[:4]) != seqMagic || !ok || sc.mark != seq || sc.boot != "boot-a" {
+		t.Fatalf("sidecar after Close: %x (%+v, %v); want SEQ3 with %d, boot-a", b, sc, ok, seq)
 	}
 }
 
-// A SEQ2 sidecar that fails its CRC is unreadable, as before: Open warns,
-// goes on with the file's sequence and records it, with the boot id.
+// A sidecar that fails its CRC is unreadable: Open warns and, since the
+// seqs it guarded are unknown (the file may have lost commits on storage
+// that also tore the sidecar), skips one block ahead of the file's
+// sequence and records that, with the boot id.
 func TestSeqFloorCorruptSidecar(t *testing.T) {
 	path := newPath(t)
 	appendThenCrash(t, path, "boot-a", 5)
@@ -227,11 +270,11 @@ func TestSeqFloorCorruptSidecar(t *testing.T) {
 	if !strings.Contains(logs.String(), "seq floor unreadable") {
 		t.Fatalf("no warning about the sidecar; log:\n%s", logs.String())
 	}
-	if got, boot, ok, err := readSeqFloor(path); err != nil || !ok || got != 5 || boot != "boot-a" {
-		t.Fatalf("sidecar %d %q %v %v; want it rebuilt as 5 of boot-a", got, boot, ok, err)
+	if sc, ok, err := readSeqFloor(path); err != nil || !ok || sc.mark != 5+seqBlock || sc.boot != "boot-a" {
+		t.Fatalf("sidecar %+v %v %v; want it rebuilt as %d of boot-a", sc, ok, err, 5+seqBlock)
 	}
-	if seq := mustAppend(t, s, []byte("y")); seq != 6 {
-		t.Fatalf("seq %d, want 6 (the file's own sequence)", seq)
+	if seq := mustAppend(t, s, []byte("y")); seq != 5+seqBlock+1 {
+		t.Fatalf("seq %d, want %d: the seqs the damaged sidecar guarded are unknown, so they skip a block", seq, 5+seqBlock+1)
 	}
 }
 
@@ -271,29 +314,32 @@ func TestSeqsSkipFreshFileSameBoot(t *testing.T) {
 	}
 }
 
-// A file more than one block below the mark is older than the
-// reservation (restored from a copy, say) even in the same boot: its seqs
-// may have been handed out since, so it continues above the mark. One
-// block below is what a crash leaves, and is trusted.
+// A file at or below the base the sidecar recorded is older than the
+// sidecar (restored from a copy, say) even in the same boot: its seqs may
+// have been handed out since, so it continues above the mark. After a
+// clean Close base and mark are the same, so any older file is caught; a
+// file past the base is what a crash leaves, and is trusted.
 func TestSeqsSkipOldFileSameBoot(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		mark uint64
-		want uint64
+		name       string
+		mark, base uint64
+		want       uint64
 	}{
-		{"one block", 5 + seqBlock, 6},
-		{"more than one block", 5 + seqBlock + 1, 5 + seqBlock + 2},
+		{"crashed after its reservation", 4 + seqBlock, 4, 6},
+		{"at the reservation's base", 5 + seqBlock, 5, 6 + seqBlock},
+		{"older than the reservation", 9 + seqBlock, 9, 10 + seqBlock},
+		{"older than a clean Close", 7, 7, 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := newPath(t)
 			opts := bootOpts(t, "boot-a")
 			fillFile(t, path, 5)
-			if err := writeSeqFloor(path, tc.mark, "boot-a"); err != nil {
+			if err := writeSeqFloor(path, sidecar{mark: tc.mark, base: tc.base, boot: "boot-a"}); err != nil {
 				t.Fatal(err)
 			}
 			s := openAt(t, path, opts)
 			if seq := mustAppend(t, s, []byte("y")); seq != tc.want {
-				t.Fatalf("seq %d with the file at 5 and the mark at %d; want %d", seq, tc.mark, tc.want)
+				t.Fatalf("seq %d with the file at 5 and the sidecar at %d (base %d); want %d", seq, tc.mark, tc.base, tc.want)
 			}
 		})
 	}
@@ -302,35 +348,35 @@ func TestSeqsSkipOldFileSameBoot(t *testing.T) {
 func TestSeqFloorEncoding(t *testing.T) {
 	long := strings.Repeat("b", maxBootIDLen)
 	for _, boot := range []string{"", "2f0c6a2e-8c1b-4b53-9d0e-0c1f6f3b9a77", long} {
-		b := encodeSeqFloor(1<<40+3, boot)
+		b := encodeSeqFloor(sidecar{mark: 1<<40 + 3, base: 1 << 40, boot: boot})
 		if len(b) != seqMinFileSize+len(boot) || string(b[:4]) != seqMagic {
 			t.Fatalf("encoded %q as %x", boot, b)
 		}
-		if mark, got, ok := parseSeqFloor(b); !ok || mark != 1<<40+3 || got != boot {
-			t.Fatalf("parse(encode(%q)) = %d, %q, %v", boot, mark, got, ok)
+		if sc, ok := parseSeqFloor(b); !ok || sc.mark != 1<<40+3 || sc.base != 1<<40 || sc.boot != boot {
+			t.Fatalf("parse(encode(%q)) = %+v, %v", boot, sc, ok)
 		}
 		for i := range b { // every single-bit flip is caught
 			c := bytes.Clone(b)
 			c[i] ^= 0x10
-			if _, _, ok := parseSeqFloor(c); ok {
+			if _, ok := parseSeqFloor(c); ok {
 				t.Fatalf("flipped byte %d of %x accepted", i, b)
 			}
 		}
 		for n := range len(b) {
-			if _, _, ok := parseSeqFloor(b[:n]); ok {
+			if _, ok := parseSeqFloor(b[:n]); ok {
 				t.Fatalf("truncated to %d bytes accepted", n)
 			}
 		}
-		if _, _, ok := parseSeqFloor(append(bytes.Clone(b), 0)); ok {
+		if _, ok := parseSeqFloor(append(bytes.Clone(b), 0)); ok {
 			t.Fatal("trailing byte accepted")
 		}
 	}
-	if mark, boot, ok := parseSeqFloor(encodeSeqFloorV1(42)); !ok || mark != 42 || boot != "" {
-		t.Fatalf("SEQ1 parsed as %d, %q, %v", mark, boot, ok)
+	if sc, ok := parseSeqFloor(encodeSeqFloorV1(42)); !ok || sc.mark != 42 || sc.boot != "" {
+		t.Fatalf("SEQ1 parsed as %+v, %v", sc, ok)
 	}
 	v1 := encodeSeqFloorV1(42)
 	v1[15] ^= 1
-	if _, _, ok := parseSeqFloor(v1); ok {
+	if _, ok := parseSeqFloor(v1); ok {
 		t.Fatal("SEQ1 with a bad CRC accepted")
 	}
 }

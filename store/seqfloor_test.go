@@ -86,8 +86,8 @@ func TestSeqFloorAfterCrashAndLoss(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if mark, _, ok, err := readSeqFloor(path); err != nil || !ok || mark != 5 {
-		t.Fatalf("after Close the floor is %d, %v, %v; want 5", mark, ok, err)
+	if sc, ok, err := readSeqFloor(path); err != nil || !ok || sc.mark != 5 {
+		t.Fatalf("after Close the floor is %+v, %v, %v; want 5", sc, ok, err)
 	}
 	if err := os.WriteFile(seqPath(path), side, 0o600); err != nil {
 		t.Fatal(err)
@@ -113,8 +113,8 @@ func TestSeqFloorSidecarLost(t *testing.T) {
 	if st := s.Stats(); st.NextSeq != 8 || st.Count != 7 {
 		t.Fatalf("Stats = %+v", st)
 	}
-	if mark, _, ok, err := readSeqFloor(path); err != nil || !ok || mark != 7 {
-		t.Fatalf("sidecar not rebuilt: %d, %v, %v", mark, ok, err)
+	if sc, ok, err := readSeqFloor(path); err != nil || !ok || sc.mark != 7 {
+		t.Fatalf("sidecar not rebuilt: %+v, %v, %v", sc, ok, err)
 	}
 	if seq := mustAppend(t, s, []byte("x")); seq != 8 {
 		t.Fatalf("seq %d, want 8", seq)

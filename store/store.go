@@ -85,11 +85,12 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	boot := readBootID(cfg.bootIDPath)
-	floor, sideBoot, hasFloor, err := readSeqFloor(path)
-	if err != nil {
-		log.Warn("store: seq floor unreadable; using the file's sequence", "err", err)
+	side, hasFloor, err := readSeqFloor(path)
+	unknown := err != nil
+	if unknown {
+		log.Warn("store: seq floor unreadable; the seqs skip one block ahead of the file's", "err", err)
 	}
-	reserved := floor
+	floor, reserved := side.mark, side.mark
 	if rec != nil {
 		if old := damagedSeq(rec.Path); old > floor {
 			log.Info("store: the set-aside file had handed out higher seqs; continuing above them", "seq", old, "floor", floor)
@@ -108,7 +109,8 @@ func Open(path string, opts *Options) (*Store, error) {
 		batcherDone: make(chan struct{}),
 		waitCh:      make(chan struct{}),
 	}
-	sf := seqFloor{mark: floor, sameBoot: rec == nil && hasFloor && boot != "" && sideBoot == boot}
+	sf := seqFloor{mark: floor, base: side.base, unknown: unknown,
+		sameBoot: rec == nil && hasFloor && boot != "" && side.boot == boot}
 	if err := s.init(sf); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -118,7 +120,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	// When the file was trusted below the mark, the reservation stands.
 	s.reserved = reserved
 	if seq := s.lastSeq(); !hasFloor || reserved < seq {
-		if err := writeSeqFloor(path, seq, boot); err != nil {
+		if err := writeSeqFloor(path, sidecar{mark: seq, base: seq, boot: boot}); err != nil {
 			// Appends write it again before handing out a seq above it.
 			log.Warn("store: could not record the seq floor", "err", err)
 		} else {
@@ -202,6 +204,10 @@ func (s *Store) init(floor seqFloor) error {
 // is below and the file is not trusted; it reports whether it did.
 func (s *Store) applySeqFloor(b *bolt.Bucket, floor seqFloor) (bool, error) {
 	seq := b.Sequence()
+	if floor.unknown {
+		s.log.Warn("store: continuing one block above the file's seq", "seq", seq, "next", seq+seqBlock+1)
+		return true, b.SetSequence(seq + seqBlock)
+	}
 	if seq >= floor.mark {
 		return false, nil
 	}
@@ -354,7 +360,7 @@ func (s *Store) lowerSeqFloorLocked() {
 	if s.reserved <= seq {
 		return
 	}
-	if err := writeSeqFloor(s.path, seq, s.bootID); err != nil {
+	if err := writeSeqFloor(s.path, sidecar{mark: seq, base: seq, boot: s.bootID}); err != nil {
 		s.log.Warn("store: could not lower the seq floor at close; the next seqs will skip the reserved block", "err", err)
 		return
 	}
