@@ -217,7 +217,7 @@ func sensorStatus(ss sensors.SensorStatus) SensorStatus {
 }
 
 func dropsMap(st store.Stats) map[string]uint64 {
-	return map[string]uint64{"maxBytes": st.Drops.MaxBytes, "maxRecords": st.Drops.MaxRecords, "maxAge": st.Drops.MaxAge}
+	return map[string]uint64{"maxBytes": st.Drops.MaxBytes, "maxRecords": st.Drops.MaxRecords, "maxAge": st.Drops.MaxAge, "maxFileSize": st.Drops.MaxFileSize}
 }
 
 // statusLine is the one-line STATUS= text for systemd.

@@ -68,9 +68,12 @@ const (
 	DefaultMaxBytes = 64 << 20
 	// MinMaxBytes is the smallest accepted max_bytes (1 MiB).
 	MinMaxBytes = 1 << 20
-	// MaxMaxBytes is the largest accepted max_bytes (256 MiB), so the bbolt
-	// file stays well inside a 32-bit ARM address space.
-	MaxMaxBytes = 256 << 20
+	// MaxMaxBytes is the largest accepted max_bytes (96 MiB): the largest
+	// the store's file ceiling (256 MiB, well inside a 32-bit ARM address
+	// space) holds in the worst case for page use, so that max_bytes, not
+	// the file size, is what bounds the queue (store.MaxBoundedBytes; a
+	// test in agent keeps the two equal).
+	MaxMaxBytes = 96 << 20
 	// MaxMaxRecords is the largest accepted max_records.
 	MaxMaxRecords = 100_000_000
 	// OverflowDropOldest drops the oldest records when the outbox is full.
@@ -195,7 +198,7 @@ type Outbox struct {
 	// Path of the database; default $STATE_DIRECTORY/outbox.db when that
 	// variable is set, else "/var/lib/sioagent/outbox.db".
 	Path string
-	// MaxBytes bounds the stored records; default 64 MiB, 1 MiB to 256 MiB.
+	// MaxBytes bounds the stored records; default 64 MiB, 1 MiB to 96 MiB.
 	MaxBytes int64
 	// MaxRecords bounds the number of records; 0 (default) is unlimited.
 	MaxRecords int

@@ -170,7 +170,7 @@ func TestSizes(t *testing.T) {
 	}{
 		{`"64MiB"`, 64 << 20},
 		{`"1MiB"`, 1 << 20},
-		{`"256MiB"`, 256 << 20},
+		{`"96MiB"`, 96 << 20},
 		{`"2MB"`, 2_000_000},
 		{`"2000KB"`, 2_000_000},
 		{`"2048KiB"`, 2 << 20},
@@ -425,8 +425,8 @@ func TestErrors(t *testing.T) {
 		// outbox
 		{"outbox not table", "outbox = 1\n" + srv, "outbox", []string{"must be a table"}},
 		{"path empty", srv + "[outbox]\npath = \"\"\n", "outbox.path", []string{"must not be empty"}},
-		{"max_bytes small", srv + "[outbox]\nmax_bytes = \"1KiB\"\n", "outbox.max_bytes", []string{"1024 bytes is out of range", "1MiB to 256MiB"}},
-		{"max_bytes large", srv + "[outbox]\nmax_bytes = \"1GiB\"\n", "outbox.max_bytes", []string{"out of range", "256MiB"}},
+		{"max_bytes small", srv + "[outbox]\nmax_bytes = \"1KiB\"\n", "outbox.max_bytes", []string{"1024 bytes is out of range", "1MiB to 96MiB"}},
+		{"max_bytes large", srv + "[outbox]\nmax_bytes = \"1GiB\"\n", "outbox.max_bytes", []string{"out of range", "96MiB"}},
 		{"max_bytes unit", srv + "[outbox]\nmax_bytes = \"64Mb/s\"\n", "outbox.max_bytes", []string{`"64Mb/s" is not a size`, "KiB"}},
 		{"max_bytes float", srv + "[outbox]\nmax_bytes = \"1.5MiB\"\n", "outbox.max_bytes", []string{"not a size"}},
 		{"max_bytes negative", srv + "[outbox]\nmax_bytes = -1\n", "outbox.max_bytes", []string{"out of range"}},

@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"runtime"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // appendReq is one Append or AppendBatch call handed to the committer.
@@ -144,11 +146,53 @@ func (s *Store) gather(first *appendReq) []*appendReq {
 }
 
 // commitAppends commits one group of appends and reports to each caller.
+// Under DropOldest a group refused because the file reached MaxFileSize
+// (bbolt grows it in steps, so that can come before MaxBytes) is retried
+// after dropping old records to make room (makeRoom): the policy drops the
+// oldest, never the newest.
 func (s *Store) commitAppends(batch []*appendReq) {
+	err := s.tryAppends(batch)
+	for attempt := 0; attempt < maxRoomAttempts && errors.Is(err, berrors.ErrMaxSizeReached) && s.cfg.overflow == DropOldest; attempt++ {
+		if !s.makeRoom(batch, attempt) {
+			break
+		}
+		err = s.tryAppends(batch)
+	}
+	if err == nil {
+		s.logCommittedIfAny(batch)
+	}
+	for _, r := range batch {
+		if err != nil {
+			r.seqs, r.err = nil, err
+		}
+		close(r.done)
+	}
+	if err == nil && appendedAny(batch) {
+		s.wake(false)
+	}
+}
+
+// appendedAny reports whether a committed group stored any record.
+func appendedAny(batch []*appendReq) bool {
+	for _, r := range batch {
+		if r.err == nil && len(r.seqs) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// logCommittedIfAny logs a committed group that stored records.
+func (s *Store) logCommittedIfAny(batch []*appendReq) {
+	if appendedAny(batch) {
+		s.logCommitted(batch)
+	}
+}
+
+// tryAppends runs the transaction of one group of appends.
+func (s *Store) tryAppends(batch []*appendReq) error {
 	now := s.cfg.clock()
-	appended := false
-	err := s.update(func(tx *bolt.Tx, m *meta) error {
-		appended = false
+	return s.update(func(tx *bolt.Tx, m *meta) error {
 		b := tx.Bucket(bucketRecords)
 		b.FillPercent = fillPercent
 		if err := s.trimHead(tx, m, now); err != nil {
@@ -190,25 +234,12 @@ func (s *Store) commitAppends(batch []*appendReq) {
 			m.count += uint64(len(r.recs))
 			m.bytes += r.bytes
 			r.seqs = seqs
-			appended = true
 		}
 		if s.cfg.overflow == DropOldest {
 			s.enforceBounds(tx, m)
 		}
 		return nil
 	})
-	if err == nil && appended {
-		s.logCommitted(batch)
-	}
-	for _, r := range batch {
-		if err != nil {
-			r.seqs, r.err = nil, err
-		}
-		close(r.done)
-	}
-	if err == nil && appended {
-		s.wake(false)
-	}
 }
 
 // logCommitted logs, at debug level, the seqs a group commit made durable

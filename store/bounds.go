@@ -7,6 +7,48 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// Making room when the file is full (see commitAppends): each attempt
+// drops the oldest records holding at least the group's size, and at
+// least 1/roomFraction of the queue, doubled at every attempt (bbolt can
+// reuse the freed pages only from the next transaction on, and a reader
+// still open can hold them a little longer).
+const (
+	maxRoomAttempts = 6
+	roomFraction    = 32
+)
+
+// makeRoom drops, in one transaction, the oldest queued records to free
+// space for batch, counting them as DropMaxFileSize; it reports whether it
+// dropped anything (an empty queue cannot make room).
+func (s *Store) makeRoom(batch []*appendReq, attempt int) bool {
+	var need uint64
+	for _, r := range batch {
+		need += r.bytes
+	}
+	dropped := 0
+	err := s.update(func(tx *bolt.Tx, m *meta) error {
+		target := max(need, m.bytes/roomFraction) << attempt
+		b := tx.Bucket(bucketRecords)
+		c := b.Cursor()
+		var freed uint64
+		for k, v := c.First(); k != nil && freed < target; k, v = c.First() {
+			freed += uint64(len(k) + len(v))
+			s.drop(b, m, k, v, DropMaxFileSize)
+			dropped++
+		}
+		if dropped == 0 {
+			return errNoChange
+		}
+		return nil
+	})
+	if err != nil || dropped == 0 {
+		return false
+	}
+	s.log.Warn("store: the file reached its size limit before the queue's bounds; dropped the oldest records to make room",
+		"dropped", dropped, "max_file_size", s.cfg.maxFileSize)
+	return true
+}
+
 // All helpers here run inside a write transaction and keep m in step with
 // what they change. None of them calls Cursor.Next after a Delete (which
 // can skip a key): they re-seek with First instead.

@@ -70,7 +70,7 @@ func TestDeadEnvelope(t *testing.T) {
 }
 
 func TestMetaRoundTrip(t *testing.T) {
-	m := meta{count: 1, bytes: 2, drops: Drops{3, 4, 5}, deadCount: 6, deadBytes: 7, deadTotal: 8, quarCount: 9, quarBytes: 10, quarTotal: 11}
+	m := meta{count: 1, bytes: 2, drops: Drops{MaxBytes: 3, MaxRecords: 4, MaxAge: 5, MaxFileSize: 15}, deadCount: 6, deadBytes: 7, deadTotal: 8, quarCount: 9, quarBytes: 10, quarTotal: 11}
 	var got meta
 	if err := got.decode(m.encode()); err != nil || got != m {
 		t.Fatalf("decode(encode(m)) = %+v, %v", got, err)

@@ -23,10 +23,11 @@ var (
 const formatVersion = 1
 
 // Meta "state" value: version (2) then metaFields big-endian uint64s.
-// Version 1, without the last three dead-letter counters, is still read.
+// Version 1, without the last three dead-letter counters and the
+// file-size drops, is still read.
 const (
 	metaVersion   = 2
-	metaFields    = 14
+	metaFields    = 15
 	metaSize      = 1 + 8*metaFields
 	metaV1Fields  = 11
 	metaV1Size    = 1 + 8*metaV1Fields
@@ -59,6 +60,7 @@ func (m *meta) fields() [metaFields]*uint64 {
 		&m.deadCount, &m.deadBytes, &m.deadTotal,
 		&m.quarCount, &m.quarBytes, &m.quarTotal,
 		&m.deadDiscarded, &m.deadDropped, &m.deadRequeued,
+		&m.drops.MaxFileSize,
 	}
 }
 

@@ -39,6 +39,16 @@ const (
 	// FileSizeFactor is how many times MaxBytes the derived MaxFileSize
 	// allows, for bbolt's page, freelist and copy-on-write overhead.
 	FileSizeFactor = 4
+	// MaxBoundedBytes is the largest MaxBytes for which the derived
+	// MaxFileSize still holds a full queue in the worst case, so that the
+	// byte and record bounds always act before the file-size backstop: a
+	// record of just over half a page, or just over a page, takes twice
+	// its size in pages, and bbolt grows the file 16 MiB ahead of the data
+	// (2 × 96 MiB + 16 MiB leaves a margin below 256 MiB). Above it (or
+	// with a smaller explicit MaxFileSize) the file can fill first; then
+	// DropOldest drops the oldest records to make room (counted as
+	// DropMaxFileSize) and Reject fails the append with ErrFull.
+	MaxBoundedBytes = 96 << 20
 )
 
 // Internal limits and tunables.

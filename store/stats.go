@@ -14,6 +14,10 @@ const (
 	DropMaxRecords = "max_records"
 	// DropMaxAge: the record was older than Options.MaxAge.
 	DropMaxAge = "max_age"
+	// DropMaxFileSize: the file had reached Options.MaxFileSize before
+	// the byte or record bound (bbolt refused to grow it), and DropOldest
+	// made room.
+	DropMaxFileSize = "max_file_size"
 )
 
 // Drops counts records deleted by a bound, by reason, since the file was
@@ -25,10 +29,13 @@ type Drops struct {
 	MaxRecords uint64
 	// MaxAge counts records that expired (Options.MaxAge).
 	MaxAge uint64
+	// MaxFileSize counts records dropped because the file had reached
+	// Options.MaxFileSize.
+	MaxFileSize uint64
 }
 
 // Total is the number of records dropped for any reason.
-func (d Drops) Total() uint64 { return d.MaxBytes + d.MaxRecords + d.MaxAge }
+func (d Drops) Total() uint64 { return d.MaxBytes + d.MaxRecords + d.MaxAge + d.MaxFileSize }
 
 // add counts one drop for reason (one of the Drop* constants).
 func (d *Drops) add(reason string) {
@@ -39,6 +46,8 @@ func (d *Drops) add(reason string) {
 		d.MaxRecords++
 	case DropMaxAge:
 		d.MaxAge++
+	case DropMaxFileSize:
+		d.MaxFileSize++
 	}
 }
 
