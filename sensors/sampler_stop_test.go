@@ -16,7 +16,7 @@ func TestReadFinishedDuringShutdownIsPassed(t *testing.T) {
 			return nil, ctx.Err()
 		}
 		close(entered)
-		<-ctx.Done() // the read is under way when the stop begins...
+		<-ctx.Done()                                               // the read is under way when the stop begins...
 		return []Value{{Quantity: "q", Unit: "u", Value: 42}}, nil // ...and finishes anyway
 	}}
 	h := newHarness(t, SamplerOptions{}, Schedule{Sensor: s, Interval: time.Hour, Timeout: time.Hour})
