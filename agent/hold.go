@@ -79,9 +79,10 @@ func (b *batcher) store(h heldBatch) (retry bool) {
 	case errors.Is(err, store.ErrClosed):
 		b.lose(LossClosed, h.count, err)
 	default:
-		// A stalled disk (the timeout), a full disk, the file at its size
-		// limit under drop-oldest (the drainer's deletes make room), an
-		// I/O error: nothing was stored, and a later attempt may succeed.
+		// A stalled disk (the timeout), a full disk, a file still at its
+		// size limit after drop-oldest dropped what it could (the
+		// drainer's deletes and compaction make room later), an I/O
+		// error: nothing was stored, and a later attempt may succeed.
 		msg := err.Error()
 		b.lastError.Store(&msg)
 		b.log.Warn("readings not stored yet; holding them for a retry", "count", h.count, "held", b.heldN.Load()+int64(h.count), "err", err)
