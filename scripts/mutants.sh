@@ -80,6 +80,10 @@ mutant store-no-dir-fsync ./store/ '^TestPowerCut' store/open.go \
 mutant store-seq-sidecar-nosync ./store/ '^TestPowerCut' store/seqfloor.go \
   's/err == nil && !fsyncOff/err == nil \&\& false/'
 
+# The store goes on writing on a handle whose commit failed on I/O.
+mutant store-io-no-poison ./store/ '^TestPowerCutIOFaults$' store/failed.go \
+  's/\treturn true\n\}\s*$/\treturn false\n}\n/'
+
 ## The check --------------------------------------------------------------------
 
 [ -d "$root/examples/server/node_modules" ] || {

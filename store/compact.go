@@ -77,8 +77,10 @@ func (s *Store) compactLocked() (err error) {
 	}
 	renamed = true
 	if err := syncDir(filepath.Dir(s.path)); err != nil {
-		// The rename happened; the new file is complete either way.
-		s.log.Warn("store: compaction: directory fsync failed", "err", err)
+		// The rename happened but may not survive a power cut, which
+		// would bring back the old file without what is appended to the
+		// new one: stop writing (the next Open sees which file is there).
+		_ = s.fail(fmt.Errorf("compaction: %w", err))
 	}
 
 	s.dbmu.Lock()

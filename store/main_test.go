@@ -55,6 +55,8 @@ func runChild(mode string) int {
 		return childPowerCut()
 	case "cutcheck":
 		return childCutCheck()
+	case "iofault":
+		return childIOFault()
 	}
 	return 2
 }

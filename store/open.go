@@ -110,6 +110,7 @@ func openCheckedOnce(path string, cfg config) (db *bolt.DB, err error) {
 	if err := preflight(path); err != nil {
 		return nil, err
 	}
+	dropCache(path)
 
 	// bbolt.Open does not return its handle when it panics; keep the file
 	// it opened so that its descriptor (and lock) can be released. Its

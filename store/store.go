@@ -55,6 +55,12 @@ type Store struct {
 	commits     atomic.Uint64
 	compactions atomic.Uint64
 
+	// failed is closed, with failErr set, when a commit failed on I/O
+	// (failed.go): no write runs after that.
+	failed   chan struct{}
+	failOnce sync.Once
+	failErr  error
+
 	// waitCh is closed (and replaced) when records are appended.
 	waitMu sync.Mutex
 	waitCh chan struct{}
@@ -108,6 +114,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		quit:        make(chan struct{}),
 		batcherDone: make(chan struct{}),
 		waitCh:      make(chan struct{}),
+		failed:      make(chan struct{}),
 	}
 	sf := seqFloor{mark: floor, base: side.base, unknown: unknown,
 		sameBoot: rec == nil && hasFloor && boot != "" && side.boot == boot}
@@ -250,6 +257,9 @@ func (s *Store) update(fn func(tx *bolt.Tx, m *meta) error) error {
 	if s.db == nil {
 		return ErrClosed
 	}
+	if err := s.Err(); err != nil {
+		return err
+	}
 	s.statsMu.Lock()
 	m := s.meta
 	s.statsMu.Unlock()
@@ -274,6 +284,9 @@ func (s *Store) update(fn func(tx *bolt.Tx, m *meta) error) error {
 		var ce *callerError
 		if errors.As(err, &ce) {
 			return ce.err
+		}
+		if poisons(err) {
+			return s.fail(commitError(err))
 		}
 		return commitError(err)
 	}
