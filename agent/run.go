@@ -178,7 +178,8 @@ var errDeliveryStopped = errors.New("delivery stopped")
 // loop is the agent's main loop: watchdog, STATUS= updates and reloads. It
 // returns nil when ctx ends, or errDeliveryStopped if the outbox drainer
 // ended by itself (then nothing would be delivered any more: better to
-// exit and let systemd restart the agent).
+// exit and let systemd restart the agent), or the store's error when a
+// commit failed on I/O (store.ErrFailed).
 func (a *Agent) loop(ctx context.Context, drainDone <-chan struct{}) error {
 	wd := a.watchdogInterval()
 	var wdC <-chan time.Time
@@ -195,6 +196,11 @@ func (a *Agent) loop(ctx context.Context, drainDone <-chan struct{}) error {
 			return nil
 		case <-drainDone:
 			return errDeliveryStopped
+		case <-a.st.Failed():
+			// The outbox cannot be written safely on this handle any
+			// more (store.ErrFailed): exit for systemd to restart the
+			// agent, whose next Open reads what the disk holds.
+			return a.st.Err()
 		case <-wdC:
 			if err := a.healthy(time.Now()); err != nil {
 				a.log.Error("not petting the watchdog", "err", err)
