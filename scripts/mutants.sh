@@ -80,6 +80,10 @@ mutant store-no-dir-fsync ./store/ '^TestPowerCut' store/open.go \
 mutant store-seq-sidecar-nosync ./store/ '^TestPowerCut' store/seqfloor.go \
   's/err == nil && !fsyncOff/err == nil \&\& false/'
 
+# The same, seen end to end: the agent's outbox on the power-cut
+# filesystem loses committed batches or hands their seqs out again.
+mutant agent-no-fsync ./cmd/sioagent/ '^TestPowerCutAgentEndToEnd$' store/fsync.go \
+  's/const fsyncOff = false/const fsyncOff = true/'
 # The store goes on writing on a handle whose commit failed on I/O.
 mutant store-io-no-poison ./store/ '^TestPowerCutIOFaults$' store/failed.go \
   's/\treturn true\n\}\s*$/\treturn false\n}\n/'
