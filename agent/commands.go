@@ -282,7 +282,8 @@ func (d *dispatcher) await(name string, c *pending) answer {
 }
 
 // exec calls fn with the timeout and turns its outcome into an answer; a
-// panic becomes a "failed" answer.
+// panic, in fn or in encoding its result, and a result that cannot be
+// encoded become a "failed" answer.
 func (d *dispatcher) exec(name string, fn CommandFunc, raw json.RawMessage) (a answer) {
 	ctx, cancel := context.WithTimeout(d.ctx, d.timeout)
 	defer cancel()
@@ -298,6 +299,12 @@ func (d *dispatcher) exec(name string, fn CommandFunc, raw json.RawMessage) (a a
 		return errAnswer(errStopping())
 	case err != nil:
 		return errAnswer(asCommandError(err, ctx))
+	}
+	// Encoded here, where a panic in a MarshalJSON is recovered, rather
+	// than only when the ack is sent, where it would end the process.
+	if _, err := json.Marshal(res.Value); err != nil {
+		d.log.Error("command result cannot be encoded", "command", name, "err", err)
+		return errAnswer(&CommandError{Code: CodeFailed, Message: fmt.Sprintf("command %q: its result cannot be encoded", name)})
 	}
 	return answer{ack: ack{OK: true, Result: res.Value}, binary: res.Binary}
 }

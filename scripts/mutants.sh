@@ -88,6 +88,10 @@ mutant agent-no-fsync ./cmd/sioagent/ '^TestPowerCutAgentEndToEnd$' store/fsync.
 mutant store-io-no-poison ./store/ '^TestPowerCutIOFaults$' store/failed.go \
   's/\treturn true\n\}\s*$/\treturn false\n}\n/'
 
+# A panicking handler is no longer recovered by the dispatcher.
+mutant handler-panic ./protocol/socketio/ '^TestHandlerPanicRecovered$' protocol/socketio/dispatch.go \
+  's/d\.call\(t\.fn\)/t.fn()/'
+
 ## The check --------------------------------------------------------------------
 
 [ -d "$root/examples/server/node_modules" ] || {

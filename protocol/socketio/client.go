@@ -119,7 +119,7 @@ func New(rawURL string, opts *Options) (*Client, error) {
 	c.backoff = newBackoff(&c.opts)
 	c.decoder.MaxAttachments = c.opts.MaxAttachments
 	c.bounds = newQueueBounds(&c.opts)
-	c.disp = newDispatcher(c.bounds)
+	c.disp = newDispatcher(c.bounds, c.log, &c.counts.handlerPanics)
 	var ctx context.Context
 	ctx, c.cancel = context.WithCancel(context.Background())
 	go c.run(ctx)

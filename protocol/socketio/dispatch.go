@@ -2,7 +2,10 @@ package socketio
 
 import (
 	"errors"
+	"log/slog"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 )
 
 // Defaults for the bounds of the queues of incoming events
@@ -84,6 +87,8 @@ func packetSize(p *Packet) int64 {
 // attempt, and attempts are spaced by the reconnection backoff.
 type dispatcher struct {
 	bounds queueBounds
+	log    *slog.Logger
+	panics *atomic.Uint64 // Stats.HandlerPanics
 
 	mu      sync.Mutex
 	queue   []task
@@ -102,8 +107,8 @@ type task struct {
 	size      int64 // payload size of an event task
 }
 
-func newDispatcher(bounds queueBounds) *dispatcher {
-	d := &dispatcher{bounds: bounds, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newDispatcher(bounds queueBounds, log *slog.Logger, panics *atomic.Uint64) *dispatcher {
+	d := &dispatcher{bounds: bounds, log: log, panics: panics, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go d.run()
 	return d
 }
@@ -171,7 +176,7 @@ func (d *dispatcher) run() {
 		d.mu.Unlock()
 		for i, t := range queue {
 			if !stopped || t.lifecycle {
-				t.fn()
+				d.call(t.fn)
 			}
 			queue[i] = task{} // let the arguments be collected
 			d.mu.Lock()
@@ -189,4 +194,18 @@ func (d *dispatcher) run() {
 			<-d.wake
 		}
 	}
+}
+
+// call runs one callback. A panic in it is recovered, logged with its
+// stack and counted (Stats.HandlerPanics): one bad handler must not end a
+// device's process or stop the handlers after it. An ack the handler had
+// not sent yet is never sent (the server's ack times out).
+func (d *dispatcher) call(fn func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			d.panics.Add(1)
+			d.log.Error("socketio: a handler panicked", "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	fn()
 }

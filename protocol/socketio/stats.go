@@ -15,12 +15,16 @@ type Stats struct {
 	// PreConnectQueueFull counts the connections closed with
 	// ErrPreConnectQueueFull since New.
 	PreConnectQueueFull uint64
+	// HandlerPanics counts the handlers and callbacks that panicked (the
+	// dispatcher recovers and goes on) since New.
+	HandlerPanics uint64
 }
 
 // counters are the cumulative counts of Stats.
 type counters struct {
 	dispatchFull   atomic.Uint64
 	preConnectFull atomic.Uint64
+	handlerPanics  atomic.Uint64
 }
 
 // Stats returns the client's counters; safe for concurrent use, also from
@@ -32,6 +36,7 @@ func (c *Client) Stats() Stats {
 		QueuedBytes:         bytes,
 		DispatchQueueFull:   c.counts.dispatchFull.Load(),
 		PreConnectQueueFull: c.counts.preConnectFull.Load(),
+		HandlerPanics:       c.counts.handlerPanics.Load(),
 	}
 }
 
