@@ -84,6 +84,14 @@ mutant store-seq-sidecar-nosync ./store/ '^TestPowerCut' store/seqfloor.go \
 # filesystem loses committed batches or hands their seqs out again.
 mutant agent-no-fsync ./cmd/sioagent/ '^TestPowerCutAgentEndToEnd$' store/fsync.go \
   's/const fsyncOff = false/const fsyncOff = true/'
+# A file full before the queue's bounds fails the append under
+# drop-oldest again instead of dropping the oldest records.
+mutant file-full-no-room ./store/ '^TestFileFullOfDeadLettersDropsOldest$' store/bounds.go \
+  's/maxRoomAttempts = 16/maxRoomAttempts = 0/'
+# The seq floor trusts any file within one block of the mark again (an
+# older copy restored after a clean Close would reuse seqs).
+mutant seq-trust-within-block ./store/ '^TestSeqsSkipOldFileSameBoot$' store/seqfloor.go \
+  's/return f\.sameBoot && fileSeq > f\.base && fileSeq < f\.mark/return f.sameBoot && fileSeq > 0 && fileSeq < f.mark && f.mark-fileSeq <= seqBlock/'
 # The store goes on writing on a handle whose commit failed on I/O.
 mutant store-io-no-poison ./store/ '^TestPowerCutIOFaults$' store/failed.go \
   's/\treturn true\n\}\s*$/\treturn false\n}\n/'

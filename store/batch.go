@@ -66,7 +66,7 @@ func (s *Store) submit(ctx context.Context, recs [][]byte) ([]uint64, error) {
 	for _, r := range recs {
 		req.bytes += storedSize(len(r))
 	}
-	if req.bytes > s.cfg.maxBytes || (s.cfg.maxRecords > 0 && uint64(len(recs)) > s.cfg.maxRecords) {
+	if req.bytes > s.cfg.byteBound() || (s.cfg.maxRecords > 0 && uint64(len(recs)) > s.cfg.maxRecords) {
 		return nil, ErrTooLarge
 	}
 	if err := ctx.Err(); err != nil {

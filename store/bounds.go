@@ -13,25 +13,45 @@ import (
 // reuse the freed pages only from the next transaction on, and a reader
 // still open can hold them a little longer).
 const (
-	maxRoomAttempts = 6
+	maxRoomAttempts = 16
 	roomFraction    = 32
 )
 
 // makeRoom drops, in one transaction, the oldest queued records to free
 // space for batch, counting them as DropMaxFileSize; it reports whether it
-// dropped anything (an empty queue cannot make room).
+// dropped anything (an empty queue cannot make room). Deleting needs new
+// pages too (bbolt copies on write, and the freed pages are reusable only
+// from the next transaction), so when the file has none left for a large
+// deletion it deletes the oldest record alone, which needs the fewest.
 func (s *Store) makeRoom(batch []*appendReq, attempt int) bool {
 	var need uint64
 	for _, r := range batch {
 		need += r.bytes
 	}
+	n, err := s.dropOldest(func(m *meta) uint64 { return max(need, m.bytes/roomFraction) << attempt })
+	if err != nil {
+		n, err = s.dropOldest(func(*meta) uint64 { return 1 })
+	}
+	if err != nil || n == 0 {
+		return false
+	}
+	s.log.Warn("store: the file reached its size limit before the queue's bounds; dropped the oldest records to make room",
+		"dropped", n, "max_file_size", s.cfg.maxFileSize)
+	return true
+}
+
+// dropOldest deletes, in one transaction, the oldest records until their
+// stored size reaches target(m), counting them as DropMaxFileSize, and
+// returns how many.
+func (s *Store) dropOldest(target func(*meta) uint64) (int, error) {
 	dropped := 0
 	err := s.update(func(tx *bolt.Tx, m *meta) error {
-		target := max(need, m.bytes/roomFraction) << attempt
+		dropped = 0
+		want := target(m)
 		b := tx.Bucket(bucketRecords)
 		c := b.Cursor()
 		var freed uint64
-		for k, v := c.First(); k != nil && freed < target; k, v = c.First() {
+		for k, v := c.First(); k != nil && freed < want; k, v = c.First() {
 			freed += uint64(len(k) + len(v))
 			s.drop(b, m, k, v, DropMaxFileSize)
 			dropped++
@@ -41,12 +61,10 @@ func (s *Store) makeRoom(batch []*appendReq, attempt int) bool {
 		}
 		return nil
 	})
-	if err != nil || dropped == 0 {
-		return false
+	if err != nil {
+		dropped = 0
 	}
-	s.log.Warn("store: the file reached its size limit before the queue's bounds; dropped the oldest records to make room",
-		"dropped", dropped, "max_file_size", s.cfg.maxFileSize)
-	return true
+	return dropped, err
 }
 
 // All helpers here run inside a write transaction and keep m in step with
@@ -86,7 +104,7 @@ func (s *Store) fits(m *meta, n int, size uint64) bool {
 	if s.cfg.maxRecords > 0 && m.count+uint64(n) > s.cfg.maxRecords {
 		return false
 	}
-	return m.bytes+size <= s.cfg.maxBytes
+	return m.bytes+size <= s.cfg.byteBound()
 }
 
 // enforceBounds drops the oldest records until the queue is within
@@ -101,6 +119,8 @@ func (s *Store) enforceBounds(tx *bolt.Tx, m *meta) {
 			reason = DropMaxRecords
 		case m.bytes > s.cfg.maxBytes:
 			reason = DropMaxBytes
+		case s.cfg.fileBound > 0 && m.bytes > s.cfg.fileBound:
+			reason = DropMaxFileSize
 		default:
 			return
 		}
@@ -156,4 +176,13 @@ func evictOldest(b *bolt.Bucket, count, size *uint64, limit uint64) {
 		sub(count, 1)
 		_ = b.Delete(k)
 	}
+}
+
+// byteBound is the queue's effective byte bound: MaxBytes, or less when
+// the file ceiling cannot hold that much (see fileUseNum).
+func (c config) byteBound() uint64 {
+	if c.fileBound > 0 {
+		return min(c.maxBytes, c.fileBound)
+	}
+	return c.maxBytes
 }

@@ -147,11 +147,13 @@ func TestMaxAgeFreesRoomUnderReject(t *testing.T) {
 	}
 }
 
-// The bbolt MaxSize backstop: the file stops growing and Append says so;
-// after draining, appends work again.
+// The bbolt MaxSize backstop under Reject: the queue is bounded by the
+// share of the file it can use, the file stops growing within its limit
+// and Append says ErrFull; after draining, appends work again. (Under
+// DropOldest: TestFileCeilingFollowsOverflowPolicy.)
 func TestMaxFileSizeBackstop(t *testing.T) {
 	const limit = 1 << 20
-	s, _ := openTest(t, &Options{MaxFileSize: limit, MaxBytes: 64 << 20})
+	s, _ := openTest(t, &Options{MaxFileSize: limit, MaxBytes: 64 << 20, Overflow: Reject})
 	ctx := context.Background()
 	var err error
 	var last uint64

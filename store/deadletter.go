@@ -162,7 +162,7 @@ func (s *Store) RequeueDeadLetter(seq uint64, rewrite func(DeadRecord) ([]byte, 
 			}
 		}
 		size := storedSize(len(data))
-		if size > s.cfg.maxBytes {
+		if size > s.cfg.byteBound() {
 			return &callerError{ErrTooLarge}
 		}
 		if s.cfg.overflow == Reject && !s.fits(m, 1, size) {

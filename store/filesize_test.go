@@ -58,11 +58,11 @@ func TestBoundsActBeforeFileCeiling(t *testing.T) {
 	}
 }
 
-// With a file ceiling too small for MaxBytes (here the same size), bbolt
-// refuses to grow the file before the byte bound is reached. DropOldest
-// must then still drop the oldest records, not the new ones: every append
-// succeeds, the newest records are kept and the drops are counted. Reject
-// refuses the append with ErrFull.
+// With a file ceiling too small for MaxBytes (here the same size), the
+// file would fill up before the byte bound is reached. DropOldest must
+// then still drop the oldest records, not the new ones: every append
+// succeeds, the newest records are kept and the drops are counted as
+// max_file_size. Reject refuses the append with ErrFull.
 func TestFileCeilingFollowsOverflowPolicy(t *testing.T) {
 	const maxBytes = 8 << 20
 	t.Run("drop-oldest", func(t *testing.T) {
@@ -96,4 +96,38 @@ func TestFileCeilingFollowsOverflowPolicy(t *testing.T) {
 			t.Fatalf("Reject dropped records: %+v", d)
 		}
 	})
+}
+
+// Dead letters do not count towards the queue's bounds, so they can take
+// the file's room: then bbolt refuses to grow it before any bound is
+// reached, and DropOldest drops the oldest queued records to make room
+// (makeRoom) instead of failing the append.
+func TestFileFullOfDeadLettersDropsOldest(t *testing.T) {
+	const limit = 4 << 20
+	s, _ := openTest(t, &Options{MaxFileSize: limit, MaxDeadLetterBytes: 64 << 20, MaxDeadLetters: 1 << 20})
+	// Fill most of the file with dead letters.
+	for i := 0; i < 600; i++ {
+		seq, err := s.Append(t.Context(), bytes.Repeat([]byte{byte(i)}, worstCaseRecord))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeadLetter(seq, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last, err := fillRecords(t, s, worstCaseRecord, 4*limit)
+	if err != nil {
+		t.Fatalf("append with the file full of dead letters: %v (drops %+v)", err, s.Stats().Drops)
+	}
+	st := s.Stats()
+	if st.Drops.MaxFileSize == 0 {
+		t.Fatalf("drops %+v: want file-size drops", st.Drops)
+	}
+	recs, err := s.Peek(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := recs[len(recs)-1].Seq; got != last[len(last)-1] {
+		t.Fatalf("the newest queued record is %d, the last appended %d", got, last[len(last)-1])
+	}
 }

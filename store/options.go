@@ -51,6 +51,16 @@ const (
 	MaxBoundedBytes = 96 << 20
 )
 
+// The queue's bytes are also bounded by fileUseNum/fileUseDen of
+// MaxFileSize (3/8: what twice-the-size pages take leaves a quarter of the
+// file for bbolt's growth step and its copy-on-write pages), so that the
+// file never fills up so far that even a deletion finds no free page.
+// MaxBoundedBytes is that fraction of MaxDefaultMaxFileSize.
+const (
+	fileUseNum = 3
+	fileUseDen = 8
+)
+
 // Internal limits and tunables.
 const (
 	// maxQuarantined bounds the quarantine bucket; the oldest damaged
@@ -184,7 +194,8 @@ type config struct {
 	groupDelay     time.Duration // <= 0: never wait
 	maxDeadLetters uint64
 	maxDeadBytes   uint64
-	maxFileSize    int // bbolt MaxSize; 0: no limit
+	maxFileSize    int    // bbolt MaxSize; 0: no limit
+	fileBound      uint64 // fileUse of maxFileSize; 0: none
 	clock          func() time.Time
 	log            *slog.Logger
 	bootIDPath     string // "": boot unknown
@@ -257,6 +268,7 @@ func resolve(opts *Options) (config, error) {
 		c.maxDeadBytes = DefaultMaxDeadLetterBytes
 	}
 	c.maxFileSize = fileSizeLimit(o.MaxFileSize, c.maxBytes)
+	c.fileBound = uint64(c.maxFileSize) / fileUseDen * fileUseNum
 	if c.clock == nil {
 		c.clock = time.Now
 	}

@@ -14,9 +14,9 @@ const (
 	DropMaxRecords = "max_records"
 	// DropMaxAge: the record was older than Options.MaxAge.
 	DropMaxAge = "max_age"
-	// DropMaxFileSize: the file had reached Options.MaxFileSize before
-	// the byte or record bound (bbolt refused to grow it), and DropOldest
-	// made room.
+	// DropMaxFileSize: the queue reached the share of Options.MaxFileSize
+	// it may use (3/8, below MaxBytes only when the ceiling is too small
+	// for it), or bbolt refused to grow the file, and DropOldest made room.
 	DropMaxFileSize = "max_file_size"
 )
 
