@@ -14,7 +14,10 @@ const (
 	// DefaultMaxQueuedEvents is how many events may wait for their
 	// handlers on the dispatcher, and separately how many may wait on a
 	// socket for the CONNECT reply.
-	DefaultMaxQueuedEvents = 1024
+	// It is well above a legitimate burst (the tests' 10,000 events in a
+	// row, read faster than the handler runs on a loaded machine) and
+	// far below a flood; the byte bound is the main memory guard.
+	DefaultMaxQueuedEvents = 16384
 	// DefaultMaxQueuedBytes is how many bytes of event payload (JSON text
 	// and binary attachments) may wait on the dispatcher, and separately on
 	// a socket for the CONNECT reply. It is the default engine read limit,
