@@ -140,9 +140,12 @@ for i in "${!names[@]}"; do
       echo "=== $name: go test ${extra[*]} -run '${tests[$i]}' $pkg" >"$log"
       rc=0
       (cd "$copy" && "$GO" test "${extra[@]}" -count=1 -timeout "$timeout" -run "${tests[$i]}" "$pkg") >>"$log" 2>&1 || rc=$?
-      # Killed means a test failed; a build failure or a panic outside a
-      # test means the mutant itself is broken.
+      # Killed means a test failed, or the test binary crashed with a
+      # panic the mutation let through (a handler's, say); a build
+      # failure means the mutant itself is broken.
       if [ "$rc" -ne 0 ] && grep -q -- '^--- FAIL' "$log"; then
+        result=killed
+      elif [ "$rc" -ne 0 ] && grep -q '^panic: ' "$log" && ! grep -q 'build failed' "$log"; then
         result=killed
       elif [ "$rc" -ne 0 ]; then
         result="BROKEN (go test failed without a failing test: the mutated code does not build?)"
