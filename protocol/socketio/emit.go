@@ -97,8 +97,12 @@ func (s *Socket) emitOnce(ctx context.Context, p *Packet) (Args, error) {
 }
 
 // write sends o now if the socket is connected, puts it in the send buffer
-// if the socket is reconnecting (and buffering is on), drops it if it is
-// volatile and cannot go now, and fails otherwise.
+// if the socket is reconnecting or flushing the buffer (and buffering is
+// on), drops it if it is volatile and cannot go now, and fails otherwise:
+// with buffering off, also in the moment between the CONNECT reply and the
+// end of the flush, so that an emit's error (a packet too large for the
+// session) always comes back from the emit itself, before a later emit is
+// sent.
 func (s *Socket) write(ctx context.Context, o *outgoing) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -111,7 +115,7 @@ func (s *Socket) write(ctx context.Context, o *outgoing) error {
 	case o.volatile:
 		s.mu.Unlock()
 		return nil
-	case s.active && (s.flushing || s.opts.SendBuffer > 0):
+	case s.active && s.opts.SendBuffer > 0:
 		defer s.mu.Unlock()
 		if len(s.sendBuf) >= s.opts.SendBuffer && !s.flushing {
 			return fmt.Errorf("%w (%d emits wait for namespace %s)", ErrSendBufferFull, len(s.sendBuf), s.namespace)
