@@ -235,11 +235,13 @@ func (b *bootRun) storeStats() store.Stats {
 	return s.Stats()
 }
 
-// install installs a package with dpkg -i, as a user would, and checks the
+// install installs a package with dpkg -i, as a fleet's unattended upgrade
+// would (the configured sioagent.toml is a modified conffile: keep it,
+// without asking, when the package ships a new example), and checks the
 // user and the groups it must create.
 func (b *bootRun) install(deb string) string {
 	b.t.Helper()
-	out := b.c.must("dpkg", "-i", b.c.copyIn(deb, debDir))
+	out := b.c.must("dpkg", "--force-confdef", "--force-confold", "-i", b.c.copyIn(deb, debDir))
 	passwd := b.c.must("getent", "passwd", "sioagent")
 	if !strings.Contains(passwd, ":/var/lib/sioagent:") {
 		b.t.Errorf("sioagent user: %q", passwd)
