@@ -147,9 +147,9 @@ func (s *Store) gather(first *appendReq) []*appendReq {
 
 // commitAppends commits one group of appends and reports to each caller.
 // Under DropOldest a group refused because the file reached MaxFileSize
-// (bbolt grows it in steps, so that can come before MaxBytes) is retried
-// after dropping old records to make room (makeRoom): the policy drops the
-// oldest, never the newest.
+// (dead letters, which the queue's bounds do not count, can fill it) is
+// retried after dropping old records to make room (makeRoom): the policy
+// drops the oldest, never the newest.
 func (s *Store) commitAppends(batch []*appendReq) {
 	err := s.tryAppends(batch)
 	for attempt := 0; attempt < maxRoomAttempts && errors.Is(err, berrors.ErrMaxSizeReached) && s.cfg.overflow == DropOldest; attempt++ {
@@ -158,8 +158,9 @@ func (s *Store) commitAppends(batch []*appendReq) {
 		}
 		err = s.tryAppends(batch)
 	}
-	if err == nil {
-		s.logCommittedIfAny(batch)
+	appended := err == nil && appendedAny(batch)
+	if appended {
+		s.logCommitted(batch)
 	}
 	for _, r := range batch {
 		if err != nil {
@@ -167,7 +168,7 @@ func (s *Store) commitAppends(batch []*appendReq) {
 		}
 		close(r.done)
 	}
-	if err == nil && appendedAny(batch) {
+	if appended {
 		s.wake(false)
 	}
 }
@@ -180,13 +181,6 @@ func appendedAny(batch []*appendReq) bool {
 		}
 	}
 	return false
-}
-
-// logCommittedIfAny logs a committed group that stored records.
-func (s *Store) logCommittedIfAny(batch []*appendReq) {
-	if appendedAny(batch) {
-		s.logCommitted(batch)
-	}
 }
 
 // tryAppends runs the transaction of one group of appends.

@@ -75,13 +75,7 @@ func TestFileCeilingFollowsOverflowPolicy(t *testing.T) {
 		if st.Drops.MaxFileSize == 0 {
 			t.Fatalf("drops %+v: want file-size drops", st.Drops)
 		}
-		recs, err := s.Peek(1 << 20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := recs[len(recs)-1].Seq; got != last[len(last)-1] {
-			t.Fatalf("the newest queued record is %d, the last appended %d", got, last[len(last)-1])
-		}
+		checkNewestKept(t, s, last)
 		if st.FileSize > maxBytes {
 			t.Fatalf("file %d bytes, limit %d", st.FileSize, maxBytes)
 		}
@@ -123,11 +117,18 @@ func TestFileFullOfDeadLettersDropsOldest(t *testing.T) {
 	if st.Drops.MaxFileSize == 0 {
 		t.Fatalf("drops %+v: want file-size drops", st.Drops)
 	}
+	checkNewestKept(t, s, last)
+}
+
+// checkNewestKept fails unless the newest queued record is the last one
+// appended (last holds the seqs of the last batch).
+func checkNewestKept(t *testing.T, s *Store, last []uint64) {
+	t.Helper()
 	recs, err := s.Peek(1 << 20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := recs[len(recs)-1].Seq; got != last[len(last)-1] {
-		t.Fatalf("the newest queued record is %d, the last appended %d", got, last[len(last)-1])
+	if len(recs) == 0 || recs[len(recs)-1].Seq != last[len(last)-1] {
+		t.Fatalf("the newest queued record is not the last appended (%d); %d queued", last[len(last)-1], len(recs))
 	}
 }
