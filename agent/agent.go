@@ -26,6 +26,7 @@ import (
 	"github.com/sioagent/sioagent/sensors"
 	"github.com/sioagent/sioagent/sensors/clock"
 	"github.com/sioagent/sioagent/store"
+	"github.com/sioagent/sioagent/telemetry"
 )
 
 // Named durations of the agent's own loops.
@@ -69,7 +70,7 @@ type Agent struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	clock   sensors.Clock
-	codec   *codec
+	codec   *telemetry.Codec
 	st      *store.Store
 	client  *socketio.Client
 	sock    *socketio.Socket
@@ -120,7 +121,7 @@ func New(opts Options) (*Agent, error) {
 		return nil, &ConfigError{Key: "server.token_file", Err: err}
 	}
 	var err error
-	if a.codec, err = newCodec(cfg.Device.ID); err != nil {
+	if a.codec, err = telemetry.New(cfg.Device.ID); err != nil {
 		return nil, &ConfigError{Key: "device.id", Err: err}
 	}
 	if err := a.dial(); err != nil {
@@ -133,7 +134,7 @@ func New(opts Options) (*Agent, error) {
 	a.drainer, err = outbox.NewDrainer(a.st, a.sock, &outbox.Options{
 		DeviceID: cfg.Device.ID, Event: cfg.Telemetry.Event, Window: cfg.Outbox.Window,
 		AckTimeout: cfg.Server.AckTimeout, Logger: a.log.With("part", "outbox"),
-		Prepare: a.codec.prepare(a.clock),
+		Prepare: a.codec.Prepare(a.clock),
 	})
 	if err != nil {
 		a.client.Close()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sioagent/sioagent/sensors"
 	"github.com/sioagent/sioagent/store"
+	"github.com/sioagent/sioagent/telemetry"
 )
 
 // readingsQueue is how many OnReadings calls may wait for the batcher
@@ -24,7 +25,7 @@ const enqueueTimeout = 10 * time.Second
 
 // batcher turns readings into outbox records.
 type batcher struct {
-	codec     *codec
+	codec     *telemetry.Codec
 	st        *store.Store
 	maxCount  int
 	maxDelay  time.Duration
@@ -60,7 +61,7 @@ type batchIn struct {
 	urgent bool
 }
 
-func newBatcher(c *codec, st *store.Store, maxCount int, maxDelay time.Duration, wake func(), log *slog.Logger) *batcher {
+func newBatcher(c *telemetry.Codec, st *store.Store, maxCount int, maxDelay time.Duration, wake func(), log *slog.Logger) *batcher {
 	return &batcher{codec: c, st: st, maxCount: maxCount, maxDelay: maxDelay, wake: wake, log: log, in: make(chan batchIn, readingsQueue),
 		enqueueFn: defaultEnqueue(st), timeout: enqueueTimeout, retry: rejoinBackoff{base: enqueueRetryDelay, max: enqueueRetryDelayMax}}
 }
@@ -171,7 +172,7 @@ func (b *batcher) run(ctx context.Context) {
 // encode turns readings into a batch to store; a batch that cannot be
 // encoded is counted as lost.
 func (b *batcher) encode(rs []sensors.Reading) (heldBatch, bool) {
-	payload, err := b.codec.encodeBatch(rs)
+	payload, err := b.codec.Encode(rs)
 	if err != nil {
 		b.lose(LossEncode, len(rs), err)
 		return heldBatch{}, false

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -12,10 +13,26 @@ import (
 	"github.com/sioagent/sioagent/outbox"
 	"github.com/sioagent/sioagent/sensors"
 	"github.com/sioagent/sioagent/store"
+	"github.com/sioagent/sioagent/telemetry"
 )
 
 // longDelay is a batch delay that never passes within a test.
 const longDelay = time.Hour
+
+// testDevice is the device id of the agent's codec in these tests.
+const testDevice = "pi-7"
+
+func testCodec(t *testing.T) *telemetry.Codec {
+	t.Helper()
+	c, err := telemetry.New(testDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// ms returns seconds as whole milliseconds.
+func ms(s float64) int64 { return int64(math.Round(s * 1000)) }
 
 type batchFixture struct {
 	b      *batcher
@@ -86,10 +103,10 @@ func (f *batchFixture) batches(t *testing.T) [][]float64 {
 		if err := b.UnmarshalBinary(r.Data); err != nil {
 			t.Fatal(err)
 		}
-		if b.ContentType != ContentTypeReadings {
+		if b.ContentType != telemetry.ContentTypeReadings {
 			t.Errorf("content type %q", b.ContentType)
 		}
-		rs, err := c.decodeBatch(b.Payload)
+		rs, err := c.Decode(b.Payload)
 		if err != nil {
 			t.Fatal(err)
 		}

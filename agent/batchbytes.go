@@ -33,6 +33,6 @@ func (b *batcher) cut(rs []sensors.Reading) int {
 // fits reports whether rs encode within limit bytes; readings that do not
 // encode at all are left to encode to count as lost.
 func (b *batcher) fits(rs []sensors.Reading, limit int) bool {
-	p, err := b.codec.encodeBatch(rs)
+	p, err := b.codec.Encode(rs)
 	return err != nil || len(p) <= limit
 }

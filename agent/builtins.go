@@ -67,7 +67,7 @@ func (a *Agent) cmdSensorRead(ctx context.Context, raw json.RawMessage) (Result,
 	if err != nil {
 		return Result{}, err
 	}
-	pack, err := a.codec.pack(rs, a.clock.Now())
+	pack, err := a.codec.Pack(rs, a.clock.Now())
 	if err != nil {
 		return Result{}, err
 	}

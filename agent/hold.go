@@ -8,6 +8,7 @@ import (
 
 	"github.com/sioagent/sioagent/outbox"
 	"github.com/sioagent/sioagent/store"
+	"github.com/sioagent/sioagent/telemetry"
 )
 
 // Bounds of the batches held in memory while the outbox refuses them.
@@ -40,7 +41,7 @@ type heldBatch struct {
 // into st. Tests replace it at this boundary to stall or fail it.
 func defaultEnqueue(st *store.Store) func(context.Context, int, []byte) (uint64, error) {
 	return func(ctx context.Context, count int, payload []byte) (uint64, error) {
-		return outbox.Enqueue(ctx, st, count, ContentTypeReadings, payload)
+		return outbox.Enqueue(ctx, st, count, telemetry.ContentTypeReadings, payload)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sioagent/sioagent/sensors"
+	"github.com/sioagent/sioagent/telemetry"
 )
 
 // sizeBatch is a realistic batch: 50 readings of a BME280's three
@@ -30,7 +31,7 @@ func sizeBatch(synced bool) ([]sensors.Reading, sensors.Stamp) {
 // default 1 MB frame, both as stored and as sent. The figures are logged
 // for docs/PROTOCOL.md.
 func TestPackSize(t *testing.T) {
-	c, err := newCodec("greenhouse-pi-07")
+	c, err := telemetry.New("greenhouse-pi-07")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,11 +40,11 @@ func TestPackSize(t *testing.T) {
 		if !synced {
 			now.Synced = false // still unsynchronised: relative times
 		}
-		pack, err := c.pack(rs, now)
+		pack, err := c.Pack(rs, now)
 		if err != nil {
 			t.Fatal(err)
 		}
-		stored, err := c.encodeBatch(rs)
+		stored, err := c.Encode(rs)
 		if err != nil {
 			t.Fatal(err)
 		}

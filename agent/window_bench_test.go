@@ -12,6 +12,7 @@ import (
 	"github.com/sioagent/sioagent/config"
 	"github.com/sioagent/sioagent/sensors"
 	"github.com/sioagent/sioagent/store"
+	"github.com/sioagent/sioagent/telemetry"
 )
 
 // windowSensor is a sensor whose every Read returns a new value (its
@@ -62,7 +63,7 @@ func benchWindow(b *testing.B, every time.Duration) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	c, err := newCodec(testDevice)
+	c, err := telemetry.New(testDevice)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func benchWindow(b *testing.B, every time.Duration) {
 		if err != nil {
 			return seq, err
 		}
-		rs, derr := c.decodeBatch(payload)
+		rs, derr := c.Decode(payload)
 		if derr != nil {
 			b.Error(derr)
 		}

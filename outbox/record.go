@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sioagent/sioagent/protocol/senml"
 	"github.com/sioagent/sioagent/store"
 )
 
 // ContentTypeSenMLCBOR is the content type of SenML packs encoded as CBOR
-// (RFC 8428), what the agent's telemetry carries.
-const ContentTypeSenMLCBOR = "application/senml+cbor"
+// (RFC 8428), what the agent's telemetry carries: senml.MediaType, named
+// here for callers of Enqueue.
+const ContentTypeSenMLCBOR = senml.MediaType
 
 // Record format versions: version 2 adds the seq a requeued record
 // replaces. A record that replaces none is written as version 1, which

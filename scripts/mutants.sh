@@ -59,6 +59,10 @@ mutant store-record-short ./store/ '^TestKillDuringAppends$' store/envelope.go \
 # The encoder drops the sub-second part of the base time.
 mutant senml-bt-whole-seconds ./protocol/senml/ '^(TestEncodeRoundTripProperty|FuzzEncodeReadings|FuzzDecode)$' protocol/senml/senml.go \
   's/return float64\(t\.Unix\(\)\) \+ float64\(t\.Nanosecond\(\)\)\/float64\(time\.Second\)/return float64(t.Unix())/'
+# The stored readings are sent with the times they were taken with, not
+# re-timed against the clock at send time.
+mutant telemetry-no-retime ./telemetry/ '^TestPrepare$' telemetry/senml.go \
+  's/t, q := sensors\.Correct\(r, now\)/t, q := r.Time, sensors.TimeSynced/'
 # Each watcher the sampler waits for at shutdown gets a fresh grace.
 mutant grace-per-watcher ./sensors/ '^TestShutdownGraceCoversEveryWait$' sensors/sampler.go \
   's/case <-grace\.Done\(\):(\s*s\.log\.Warn\("sensor watcher ignored shutdown)/case <-time.After(ShutdownGrace):$1/'

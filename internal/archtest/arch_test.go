@@ -32,7 +32,8 @@ var rules = map[string]rule{
 	"sensors":           {ours: []string{"sensors", "sensors/"}, forbidden: []string{periphHost}},
 	"outbox":            {ours: []string{"store", "protocol/"}, forbidden: []string{periphHost}},
 	"config":            {ours: []string{"protocol/senml"}, forbidden: []string{periphHost}},
-	"agent":             {ours: []string{"protocol/", "store", "outbox", "sensors", "sensors/", "config", "internal/"}, forbidden: []string{periphHost}},
+	"telemetry":         {ours: []string{"protocol/senml", "sensors", "outbox"}, forbidden: []string{periphHost, "go.etcd.io/bbolt"}},
+	"agent":             {ours: []string{"protocol/", "store", "outbox", "telemetry", "sensors", "sensors/", "config", "internal/"}, forbidden: []string{periphHost}},
 }
 
 type pkg struct {
@@ -116,6 +117,9 @@ func TestRulesCanFail(t *testing.T) {
 	}
 	if r, _ := ruleFor("agent"); !allowed(r, "protocol/socketio") || !allowed(r, "outbox") || allowed(r, "cmd/sioagent") {
 		t.Fatal("the agent rule does not say what DESIGN.md says")
+	}
+	if r, _ := ruleFor("telemetry"); !allowed(r, "outbox") || allowed(r, "agent") || allowed(r, "store") {
+		t.Fatal("the telemetry rule does not say that it sits below agent and above outbox")
 	}
 	if r, _ := ruleFor("outbox"); !allowed(r, "store") || !allowed(r, "protocol/socketio") || allowed(r, "agent") || allowed(r, "internal/nodeserver") {
 		t.Fatal("the outbox rule does not say what DESIGN.md says")

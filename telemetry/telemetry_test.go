@@ -1,4 +1,4 @@
-package agent
+package telemetry
 
 import (
 	"bytes"
@@ -20,9 +20,9 @@ const testDevice = "pi-7"
 // 1000 s after boot).
 var testNowWall = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
-func testCodec(t *testing.T) *codec {
+func testCodec(t *testing.T) *Codec {
 	t.Helper()
-	c, err := newCodec(testDevice)
+	c, err := New(testDevice)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,11 +61,11 @@ func TestBatchRoundTrip(t *testing.T) {
 		{Sensor: "greenhouse", Quantity: "humidity", Unit: "%RH", Value: 48.25, Time: time.Unix(1764100001, 0), Mono: 6 * time.Second, Boot: "b1"},
 		{Sensor: "adc", Quantity: "ch/0", Value: -1.5e-3, Time: time.Unix(1, 2), Mono: 7, Boot: "b1"},
 	}
-	data, err := c.encodeBatch(in)
+	data, err := c.Encode(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := c.decodeBatch(data)
+	out, err := c.Decode(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +85,8 @@ func TestBatchRoundTrip(t *testing.T) {
 }
 
 func TestEncodeBatchEmpty(t *testing.T) {
-	if _, err := testCodec(t).encodeBatch(nil); err == nil {
-		t.Fatal("encodeBatch(nil) succeeded")
+	if _, err := testCodec(t).Encode(nil); err == nil {
+		t.Fatal("Encode(nil) succeeded")
 	}
 }
 
@@ -116,9 +116,9 @@ func TestDecodeBatchErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rs, err := c.decodeBatch(tt.data)
+			rs, err := c.Decode(tt.data)
 			if err == nil {
-				t.Fatalf("decodeBatch succeeded with %d readings", len(rs))
+				t.Fatalf("Decode succeeded with %d readings", len(rs))
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q does not contain %q", err, tt.want)
@@ -137,7 +137,7 @@ func TestPackSynced(t *testing.T) {
 		reading("g", "temperature", 22, t1, 970*time.Second, "b1", true),
 	}
 	for _, nowSynced := range []bool{true, false} {
-		p, err := c.pack(rs, nowStamp(nowSynced))
+		p, err := c.Pack(rs, nowStamp(nowSynced))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,7 +171,7 @@ func TestPackCorrected(t *testing.T) {
 		reading("g", "temperature", 1, testNowWall.Add(-behind-30*time.Second), 970*time.Second, "b1", false),
 		reading("g", "temperature", 2, testNowWall.Add(-behind-1500*time.Millisecond), 998500*time.Millisecond, "b1", false),
 	}
-	p, err := c.pack(rs, nowStamp(true))
+	p, err := c.Pack(rs, nowStamp(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestPackRelative(t *testing.T) {
 		reading("g", "temperature", 2, testNowWall.Add(-2*time.Second), 998*time.Second, "b1", false),
 		reading("g", "temperature", 3, testNowWall, 1000*time.Second, "b1", false),
 	}
-	p, err := c.pack(rs, nowStamp(false))
+	p, err := c.Pack(rs, nowStamp(false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestPackOtherBoot(t *testing.T) {
 	wall := time.Date(2026, 11, 20, 8, 0, 0, 250e6, time.UTC)
 	rs := []sensors.Reading{reading("g", "temperature", 1, wall, 10*time.Second, "b0", false)}
 	for _, nowSynced := range []bool{true, false} {
-		p, err := c.pack(rs, nowStamp(nowSynced))
+		p, err := c.Pack(rs, nowStamp(nowSynced))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -252,7 +252,7 @@ func TestPackMixed(t *testing.T) {
 		reading("a", "x", 4, testNowWall, 2000*time.Second, "b1", false),                                  // mono from the future
 	}
 	t.Run("now unsynced", func(t *testing.T) {
-		p, err := c.pack(rs, nowStamp(false))
+		p, err := c.Pack(rs, nowStamp(false))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,7 +274,7 @@ func TestPackMixed(t *testing.T) {
 		}
 	})
 	t.Run("now synced", func(t *testing.T) {
-		p, err := c.pack(rs, nowStamp(true))
+		p, err := c.Pack(rs, nowStamp(true))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -291,7 +291,7 @@ func TestPackMixed(t *testing.T) {
 func TestPrepare(t *testing.T) {
 	c := testCodec(t)
 	clock := sensors.ClockFunc(func() sensors.Stamp { return nowStamp(true) })
-	prep := c.prepare(clock)
+	prep := c.Prepare(clock)
 
 	t.Run("other content type passes", func(t *testing.T) {
 		in := outbox.Batch{Count: 3, ContentType: "application/json", Payload: []byte(`{"a":1}`)}
@@ -308,7 +308,7 @@ func TestPrepare(t *testing.T) {
 			reading("g", "temperature", 21.5, testNowWall.Add(-time.Second), 999*time.Second, "b1", true),
 			reading("g", "humidity", 48, testNowWall.Add(-72*time.Hour-5*time.Second), 995*time.Second, "b1", false),
 		}
-		payload, err := c.encodeBatch(rs)
+		payload, err := c.Encode(rs)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,7 +337,7 @@ func TestPrepare(t *testing.T) {
 			reading("g", "temperature", 21.5, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), 40*time.Second, "b0", false),
 			reading("g", "temperature", 20, time.Date(2026, 11, 1, 0, 0, 10, 0, time.UTC), 50*time.Second, "b0", false),
 		}
-		payload, err := c.encodeBatch(rs)
+		payload, err := c.Encode(rs)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -359,7 +359,7 @@ func TestPrepare(t *testing.T) {
 // A reading whose unit is not a SenML unit (a driver bug) is sent without
 // its unit rather than making the whole batch unsendable.
 func TestPackDropsUnregisteredUnit(t *testing.T) {
-	c, err := newCodec("pi-7")
+	c, err := New("pi-7")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +368,7 @@ func TestPackDropsUnregisteredUnit(t *testing.T) {
 		{Sensor: "rain", Quantity: "rate", Unit: "mm/s", Value: 1, Time: now.Wall, Mono: now.Mono, Boot: "b", Synced: true},
 		{Sensor: "temp", Quantity: "temperature", Unit: "Cel", Value: 20, Time: now.Wall, Mono: now.Mono, Boot: "b", Synced: true},
 	}
-	pack, err := c.pack(rs, now)
+	pack, err := c.Pack(rs, now)
 	if err != nil {
 		t.Fatalf("pack: %v", err)
 	}
