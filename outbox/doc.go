@@ -2,7 +2,7 @@
 // a Socket.IO server as acknowledged telemetry events, so that a reading
 // that was queued reaches the server even across network outages, server
 // restarts and agent crashes. It is the delivery half of the durable outbox
-// of DESIGN.md section 3; docs/OUTBOX.md is the server author's view.
+// (docs/ARCHITECTURE.md); docs/OUTBOX.md is the server author's view.
 //
 // # Producing
 //

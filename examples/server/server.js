@@ -142,7 +142,7 @@ function newAuthError(message, data) {
 }
 
 // ---------------------------------------------------------------------------
-// Telemetry (the wire contract of DESIGN.md section 4, docs/OUTBOX.md)
+// Telemetry (the wire contract of docs/PROTOCOL.md and docs/OUTBOX.md)
 
 // telemetryDevices holds, per deviceId, what the `telemetry` handler stored.
 // It lives as long as the process, not the connection, so a device that
@@ -520,7 +520,7 @@ io.on("connection", (socket) => {
   });
 
   // telemetry ({deviceId, seq, count, contentType}, batch, cb) -> the
-  // device-to-server wire contract (DESIGN.md section 4, docs/OUTBOX.md):
+  // device-to-server wire contract (docs/PROTOCOL.md, docs/OUTBOX.md):
   // stores the batch once per (deviceId, seq) and acks {ok: true}; a batch
   // already stored is counted as a duplicate and acked
   // {ok: true, duplicate: true}. A malformed header or a batch that is not

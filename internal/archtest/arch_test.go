@@ -1,5 +1,5 @@
 // Package archtest holds the test that keeps the dependency direction of
-// DESIGN.md section 1 from rotting.
+// docs/ARCHITECTURE.md ("Layers") from rotting.
 package archtest
 
 import (
@@ -104,7 +104,7 @@ func TestDependencyDirection(t *testing.T) {
 				}
 			}
 			if dep, ours := strings.CutPrefix(imp, module+"/"); ours && !allowed(r, dep) {
-				t.Errorf("%s must not import %s (see DESIGN.md section 1)", rel, dep)
+				t.Errorf("%s must not import %s (see docs/ARCHITECTURE.md, Layers)", rel, dep)
 			}
 		}
 	}
@@ -113,15 +113,15 @@ func TestDependencyDirection(t *testing.T) {
 func TestRulesCanFail(t *testing.T) {
 	r, ok := ruleFor("protocol/socketio")
 	if !ok || allowed(r, "store") || !allowed(r, "protocol/engineio") {
-		t.Fatal("the protocol/socketio rule does not say what DESIGN.md says")
+		t.Fatal("the protocol/socketio rule does not say what docs/ARCHITECTURE.md says")
 	}
 	if r, _ := ruleFor("agent"); !allowed(r, "protocol/socketio") || !allowed(r, "outbox") || allowed(r, "cmd/sioagent") {
-		t.Fatal("the agent rule does not say what DESIGN.md says")
+		t.Fatal("the agent rule does not say what docs/ARCHITECTURE.md says")
 	}
 	if r, _ := ruleFor("telemetry"); !allowed(r, "outbox") || allowed(r, "agent") || allowed(r, "store") {
 		t.Fatal("the telemetry rule does not say that it sits below agent and above outbox")
 	}
 	if r, _ := ruleFor("outbox"); !allowed(r, "store") || !allowed(r, "protocol/socketio") || allowed(r, "agent") || allowed(r, "internal/nodeserver") {
-		t.Fatal("the outbox rule does not say what DESIGN.md says")
+		t.Fatal("the outbox rule does not say what docs/ARCHITECTURE.md says")
 	}
 }

@@ -1,7 +1,7 @@
 // Package faultproxy is a small fault-injecting TCP proxy for tests.
 //
 // Tests put it between a client and a real server to inject the network
-// faults of DESIGN.md section 6: hard cuts (RST), clean closes (FIN),
+// faults the delivery guarantees are tested against: hard cuts (RST), clean closes (FIN),
 // half-open links, latency, slow links and refused connections.
 //
 //	srv := nodeserver.Start(t, nodeserver.Options{})
