@@ -11,6 +11,8 @@
 #   make bench   all benchmarks with allocation counts, then the bytes written
 #                to disk per reading (bench/diskwrites)
 #   make cross   compile every package for linux/arm (v6, v7) and arm64
+#   make size-check the release binaries' sizes against the smallest HTTPS
+#                client (cross/size): fails above 1.40 times it on ARMv6, arm64
 #   make test-arm run the tests built for ARMv6 under qemu-arm
 #   make test-boot install the .deb in Debian 12 booted under systemd-nspawn
 #                (amd64, and arm64 under qemu); needs root; scripts/bootroot.sh
@@ -41,7 +43,7 @@ NODE_STAMP := $(SERVER_DIR)/node_modules/.package-lock.json
 # (ARMv7), 64-bit Pi OS (arm64). Static, no cgo.
 CROSS_TARGETS := arm/6 arm/7 arm64
 
-.PHONY: system-deps test fmt-check vet test-go test-mutants cross test-arm test-boot demo fuzz bench node-deps clean dist build build-arm6 build-arm7 build-arm64 deb
+.PHONY: system-deps test fmt-check vet test-go test-mutants cross size-check test-arm test-boot demo fuzz bench node-deps clean dist build build-arm6 build-arm7 build-arm64 deb
 
 ## Reference server dependencies ---------------------------------------------
 
@@ -53,7 +55,7 @@ $(NODE_STAMP): $(SERVER_DIR)/package-lock.json $(SERVER_DIR)/package.json
 
 ## Checks ----------------------------------------------------------------------
 
-test: system-deps node-deps fmt-check vet test-go test-mutants cross test-arm test-boot
+test: system-deps node-deps fmt-check vet test-go test-mutants cross size-check test-arm test-boot
 
 # Debian packages for the systemd unit checks, the ARM and the boot tests.
 system-deps:
@@ -93,6 +95,13 @@ cross:
 	  GOOS=linux GOARCH=$$arch GOARM=$$arm CGO_ENABLED=0 $(GO) build ./...; \
 	done
 	GOOS=linux GOARCH=arm GOARM=6 CGO_ENABLED=0 $(GO) vet ./...
+
+# Builds sioagent and cross/size/testdata/floor (one HTTPS request, std
+# only) with the release flags for each release target, prints the sizes
+# and ratios, and fails where sioagent is over cross/size.MaxRatio times
+# the floor on ARMv6 or arm64.
+size-check:
+	GO=$(GO) SIOAGENT_SIZE_CHECK=1 $(GO) test -count=1 -v -run '^TestBinarySize$$' ./cross/size/
 
 # The tests of these packages also run built for a Pi Zero/1 (ARMv6, 32-bit)
 # under qemu user emulation (Debian package qemu-user), without -race (not
