@@ -95,8 +95,9 @@ type Socket struct {
 	offset    string // connection state recovery: last offset received
 	recovered bool
 	waiter    *connWaiter
-	early     []*Packet // events that came before the CONNECT reply (c.bounds)
-	earlySize int64     // their payload bytes
+	up        chan struct{} // closed while connected and flushed: see WhenConnected
+	early     []*Packet     // events that came before the CONNECT reply (c.bounds)
+	earlySize int64         // their payload bytes
 	sendBuf   []*outgoing
 	nextID    uint64 // next ack id
 	pending   map[uint64]chan<- ackResult
@@ -120,6 +121,7 @@ func newSocket(c *Client, namespace string, opts *SocketOptions) *Socket {
 		c:         c,
 		namespace: namespace,
 		waiter:    &connWaiter{done: make(chan struct{})},
+		up:        make(chan struct{}),
 		pending:   make(map[uint64]chan<- ackResult),
 		handlers:  make(map[string][]func(*Event)),
 	}
@@ -273,6 +275,7 @@ func (s *Socket) flush(ctx context.Context, sess *engineio.Session) {
 		if len(buffered) == 0 {
 			s.flushing = false
 			s.settle(nil) // Connect returns once newer emits can go straight out
+			close(s.up)   // and so do the waiters of WhenConnected
 			s.mu.Unlock()
 			return
 		}
@@ -415,6 +418,7 @@ func (s *Socket) deactivate(reason error) {
 		return
 	}
 	wasConnected := s.state == stateConnected
+	s.markDown()
 	s.active, s.state, s.flushing, s.sess, s.id, s.early, s.earlySize = false, stateDisconnected, false, nil, "", nil, 0
 	pending, buffered := s.takePending()
 	s.settle(reason)
@@ -439,6 +443,7 @@ func (s *Socket) onSessionEnd(sess *engineio.Session, reason error) {
 		return
 	}
 	wasConnected := s.state == stateConnected
+	s.markDown()
 	s.state, s.flushing, s.sess, s.id, s.early, s.earlySize = stateConnecting, false, nil, "", nil, 0
 	pending := s.pending
 	s.pending = make(map[uint64]chan<- ackResult)
