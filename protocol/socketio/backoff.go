@@ -24,7 +24,7 @@ const (
 // backo2 rule (backoff.Reference: doubling, a jitter of ±factor whose
 // direction one random number picks, the cap), except that a delay at the
 // cap is spread below it (by up to factor·max) rather than always being the
-// cap.
+// cap. SocketOptions.Rejoin uses the same delays, with a count of its own.
 func newBackoff(o *Options) *backoff.Backoff {
 	b := &backoff.Backoff{Base: o.ReconnectDelay, Max: o.ReconnectDelayMax, Jitter: o.RandomizationFactor, Rule: backoff.Reference}
 	if b.Base <= 0 {

@@ -58,6 +58,17 @@ type SocketOptions struct {
 	OnDisconnect func(reason error)
 	// OnConnectError is called when the server refuses the namespace.
 	OnConnectError func(err *ConnectError)
+	// Rejoin, when true, connects the socket again by itself after the
+	// server disconnected it (ErrServerDisconnect) or refused it (a
+	// *ConnectError), which the client otherwise leaves to the
+	// application: after a delay of the reconnection backoff
+	// (Options.ReconnectDelay to ReconnectDelayMax, with its jitter),
+	// counted apart from the client's and started again once the socket
+	// connects, each reported as StatusRejoining. AuthFunc runs before
+	// every CONNECT, so a refreshed token is used. Connect still returns
+	// the refusal; Disconnect and Client.Close stop rejoining. For a
+	// service that must stay connected whatever the server says.
+	Rejoin bool
 }
 
 // state of a socket.
@@ -103,6 +114,7 @@ type Socket struct {
 	pending   map[uint64]chan<- ackResult
 	handlers  map[string][]func(*Event)
 	any       []func(*Event)
+	rejoin    rejoiner // SocketOptions.Rejoin
 }
 
 // connWaiter is closed with the outcome of a connection attempt.
@@ -131,6 +143,7 @@ func newSocket(c *Client, namespace string, opts *SocketOptions) *Socket {
 	if s.opts.SendBuffer == 0 {
 		s.opts.SendBuffer = DefaultSendBuffer
 	}
+	s.rejoin.delays = newBackoff(&c.opts)
 	return s
 }
 
@@ -204,14 +217,9 @@ func (s *Socket) Connect(ctx context.Context) error {
 		return nil
 	}
 	w := s.waiter
-	if !s.active {
-		s.active, s.state, s.sess = true, stateConnecting, nil
-	}
+	s.activateLocked()
 	s.mu.Unlock()
-	if s.c.closedNow() { // Close ran meanwhile and did not see it active
-		s.deactivate(errClientClosed)
-	}
-	s.c.notify()
+	s.activated()
 	select {
 	case <-w.done:
 		return w.err
@@ -221,6 +229,21 @@ func (s *Socket) Connect(ctx context.Context) error {
 		}
 		return ctx.Err()
 	}
+}
+
+// activateLocked makes the socket want a connection; s.mu must be held.
+func (s *Socket) activateLocked() {
+	if !s.active {
+		s.active, s.state, s.sess = true, stateConnecting, nil
+	}
+}
+
+// activated follows activateLocked, without s.mu: it wakes the manager.
+func (s *Socket) activated() {
+	if s.c.closedNow() { // Close ran meanwhile and did not see it active
+		s.deactivate(errClientClosed)
+	}
+	s.c.notify()
 }
 
 // settle ends the current connection attempt with err for every waiting
@@ -413,6 +436,7 @@ func (s *Socket) Disconnect() error {
 // disconnection.
 func (s *Socket) deactivate(reason error) {
 	s.mu.Lock()
+	s.rejoin.stopLocked() // Disconnect, Close: no rejoin either
 	if !s.active {
 		s.mu.Unlock()
 		return
