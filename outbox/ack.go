@@ -7,8 +7,8 @@ import (
 	"github.com/sioagent/sioagent/protocol/socketio"
 )
 
-// Header is the first argument of every telemetry event (DESIGN.md
-// section 4); the second is the batch's payload as a binary attachment.
+// Header is the first argument of every telemetry event (the wire contract
+// of the package documentation and docs/OUTBOX.md); the second is the batch's payload as a binary attachment.
 type Header struct {
 	// DeviceID is Options.DeviceID.
 	DeviceID string `json:"deviceId"`

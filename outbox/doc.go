@@ -2,7 +2,7 @@
 // a Socket.IO server as acknowledged telemetry events, so that a reading
 // that was queued reaches the server even across network outages, server
 // restarts and agent crashes. It is the delivery half of the durable outbox
-// of DESIGN.md section 3; docs/OUTBOX.md is the server author's view.
+// (package store is the other); docs/OUTBOX.md is the server author's view.
 //
 // # Producing
 //
@@ -59,8 +59,11 @@
 // setting for a socket used only by the drainer. SocketOptions.Retries
 // does not apply to its emits.
 //
-// Wiring, with OnConnect waking the drainer as soon as the socket is back
-// (without it the drainer notices within ConnectedPoll):
+// The drainer needs of the socket only what Sender says, which
+// *socketio.Socket provides: it waits for the connection on
+// Sender.WhenConnected, never by polling. Wiring, with OnConnect waking the
+// drainer so that a record held for its size is tried at once in a new
+// session (HeldRecord):
 //
 //	var d *outbox.Drainer
 //	sock := client.Socket("/", &socketio.SocketOptions{
