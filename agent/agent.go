@@ -35,8 +35,6 @@ const (
 	progressTick = time.Second
 	// statusEvery is how often STATUS= is refreshed for systemd.
 	statusEvery = 5 * time.Second
-	// drainPoll is how often shutdown checks whether the outbox is empty.
-	drainPoll = 50 * time.Millisecond
 	// maxTokenBytes bounds the token file.
 	maxTokenBytes = 64 << 10
 )
@@ -84,8 +82,7 @@ type Agent struct {
 	stop     context.CancelFunc // ends runCtx, the context of commands
 	runCtx   context.Context
 	reloadCh chan *config.Config
-	reloadMu sync.Mutex    // makes Reload's drain-then-send atomic
-	rejoin   chan struct{} // the server disconnected or refused us
+	reloadMu sync.Mutex // makes Reload's drain-then-send atomic
 
 	closeOnce sync.Once
 	closeErr  error
@@ -105,7 +102,8 @@ func New(opts Options) (*Agent, error) {
 	if cfg == nil {
 		return nil, errors.New("agent: no config")
 	}
-	a := &Agent{opts: opts, cfg: cfg, sensorCfg: cfg.Sensors, log: opts.Logger, clock: opts.Clock, started: time.Now(), reloadCh: make(chan *config.Config, 1), rejoin: make(chan struct{}, 1)}
+	a := &Agent{opts: opts, cfg: cfg, sensorCfg: cfg.Sensors, log: opts.Logger, clock: opts.Clock, started: time.Now(), reloadCh: make(chan *config.Config, 1)}
+	a.conn.changed = make(chan struct{}, 1)
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -174,7 +172,7 @@ func (a *Agent) dial() error {
 	eng.TLSConfig = tlsConf
 	client, err := socketio.New(s.URL, &socketio.Options{
 		Engine: eng, ReconnectDelay: s.ReconnectDelay, ReconnectDelayMax: s.ReconnectDelayMax,
-		OnStatus: a.conn.onStatus, Logger: a.log.With("part", "socketio"),
+		OnStatus: a.onStatus, Logger: a.log.With("part", "socketio"),
 	})
 	if err != nil {
 		return &ConfigError{Key: "server.url", Err: err}
@@ -183,22 +181,23 @@ func (a *Agent) dial() error {
 	a.sock = client.Socket(s.Namespace, &socketio.SocketOptions{
 		AuthFunc:   a.auth,
 		SendBuffer: -1, // the outbox is the buffer; commands answer only while connected
+		// A device agent is a service: it connects again after the server
+		// disconnected or refused it, with backoff (onStatus logs it).
+		Rejoin: true,
 		OnConnect: func(recovered bool) {
 			a.conn.connected(recovered, a.sock.ID(), client.Transport())
 			a.log.Info("connected", "server", redactURL(s.URL), "namespace", s.Namespace, "recovered", recovered, "transport", client.Transport())
 			a.drainer.Wake()
+			a.conn.wake()
 		},
 		OnDisconnect: func(reason error) {
 			a.conn.disconnected(reason)
 			a.log.Info("disconnected", "reason", socketio.Reason(reason))
-			if errors.Is(reason, socketio.ErrServerDisconnect) {
-				signalRejoin(a.rejoin) // the client does not retry this by itself
-			}
+			a.conn.wake()
 		},
 		OnConnectError: func(err *socketio.ConnectError) {
 			a.conn.refused(err)
 			a.log.Error("server refused the connection", "err", err)
-			signalRejoin(a.rejoin)
 		},
 	})
 	return nil
@@ -230,10 +229,12 @@ func tlsConfig(s config.Server) (*tls.Config, error) {
 	return conf, nil
 }
 
-func signalRejoin(c chan struct{}) {
-	select {
-	case c <- struct{}{}:
-	default:
+// onStatus is the client's OnStatus: it records why attempts fail and logs
+// the rejoins after the server disconnected or refused the agent.
+func (a *Agent) onStatus(s socketio.Status) {
+	a.conn.onStatus(s)
+	if s.Kind == socketio.StatusRejoining {
+		a.log.Info("connecting again after the server disconnected or refused us", "in", s.Delay.Round(time.Millisecond), "attempt", s.Attempt)
 	}
 }
 

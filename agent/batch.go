@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sioagent/sioagent/internal/backoff"
 	"github.com/sioagent/sioagent/sensors"
 	"github.com/sioagent/sioagent/store"
 	"github.com/sioagent/sioagent/telemetry"
@@ -49,7 +50,7 @@ type batcher struct {
 	// replace them.
 	enqueueFn func(ctx context.Context, count int, payload []byte) (uint64, error)
 	timeout   time.Duration
-	retry     rejoinBackoff
+	retry     backoff.Backoff
 	// held are the batches the outbox refused for now, oldest first, and
 	// heldN the readings they hold. Only run touches held.
 	held  []heldBatch
@@ -63,7 +64,7 @@ type batchIn struct {
 
 func newBatcher(c *telemetry.Codec, st *store.Store, maxCount int, maxDelay time.Duration, wake func(), log *slog.Logger) *batcher {
 	return &batcher{codec: c, st: st, maxCount: maxCount, maxDelay: maxDelay, wake: wake, log: log, in: make(chan batchIn, readingsQueue),
-		enqueueFn: defaultEnqueue(st), timeout: enqueueTimeout, retry: rejoinBackoff{base: enqueueRetryDelay, max: enqueueRetryDelayMax}}
+		enqueueFn: defaultEnqueue(st), timeout: enqueueTimeout, retry: newRetryBackoff(enqueueRetryDelay, enqueueRetryDelayMax)}
 }
 
 // add is the sampler's OnReadings: it queues readings for the batcher.
@@ -111,9 +112,9 @@ func (b *batcher) run(ctx context.Context) {
 	defer tick.Stop()
 	schedule := func(again bool) {
 		if again {
-			retry.Reset(b.retry.next())
+			retry.Reset(b.retry.Next())
 		} else {
-			b.retry.reset()
+			b.retry.Reset()
 		}
 	}
 	flush := func() {
@@ -160,7 +161,7 @@ func (b *batcher) run(ctx context.Context) {
 			// One last attempt for each batch: the held ones first (in
 			// order, until one fails), then the rest.
 			if len(b.held) > 0 && !b.retryHeld() {
-				b.retry.reset()
+				b.retry.Reset()
 			}
 			flush()
 			b.loseHeld(LossStopping, errors.New("the outbox still refused them when the agent stopped"))

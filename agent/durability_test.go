@@ -57,7 +57,7 @@ func newRetryFixture(t *testing.T, maxCount int, opts *store.Options) (*batchFix
 		f.b.overflow = opts.Overflow
 	}
 	f.b.timeout = testEnqueueTimeout
-	f.b.retry = rejoinBackoff{base: testRetryDelay, max: testRetryDelayMax}
+	f.b.retry = newRetryBackoff(testRetryDelay, testRetryDelayMax)
 	return f, logs
 }
 

@@ -21,7 +21,7 @@ const (
 	// once. Stored readings take about 50 bytes each: some 500 KB.
 	maxHeldReadings = 10_000
 	// enqueueRetryDelay and enqueueRetryDelayMax are the first and the
-	// longest pause (before jitter, see rejoinBackoff) between attempts
+	// longest pause (before jitter, see newRetryBackoff) between attempts
 	// to store a held batch.
 	enqueueRetryDelay    = time.Second
 	enqueueRetryDelayMax = 30 * time.Second

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
+
+	"github.com/sioagent/sioagent/internal/backoff"
 )
 
 // Named durations of start-up and shutdown.
@@ -21,6 +22,8 @@ const (
 	// commandsGrace is how long shutdown waits for running commands
 	// after their context was cancelled.
 	commandsGrace = 2 * time.Second
+	// retryJitter spreads each of the agent's retry delays by up to ±50%.
+	retryJitter = 0.5
 )
 
 // Errors of Run.
@@ -125,52 +128,20 @@ func (a *Agent) Run(ctx context.Context) error {
 	return loopErr
 }
 
-// connect connects the socket and connects it again, after a backoff,
-// whenever the server disconnected or refused it: the client retries lost
-// links by itself, but leaves those two to the application. A device agent
-// is a service; it keeps trying until it is stopped.
+// connect makes the socket active. The client reconnects dropped links by
+// itself, and SocketOptions.Rejoin (see dial) connects it again after the
+// server disconnected or refused it: a device agent is a service, it keeps
+// trying until it is stopped (ctx, then Client.Close).
 func (a *Agent) connect(ctx context.Context) {
-	_ = a.sock.Connect(ctx) // keeps reconnecting dropped links by itself
-	b := rejoinBackoff{base: a.cfg.Server.ReconnectDelay, max: a.cfg.Server.ReconnectDelayMax}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-a.rejoin:
-		}
-		d := b.next()
-		a.log.Info("connecting again after the server disconnected or refused us", "in", d.Round(time.Millisecond))
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		if err := a.sock.Connect(ctx); err == nil {
-			b.reset()
-		}
-	}
+	_ = a.sock.Connect(ctx)
 }
 
-// rejoinBackoff doubles from base to max with ±50% jitter. It is the
-// agent's one backoff: rejoining the server, and retrying batches the
-// outbox refused (hold.go).
-type rejoinBackoff struct {
-	base, max time.Duration
-	n         int
+// newRetryBackoff returns the backoff of the agent's own retries (batches
+// the outbox refused, hold.go): doubling from base to max, ±retryJitter,
+// never past max.
+func newRetryBackoff(base, max time.Duration) backoff.Backoff {
+	return backoff.Backoff{Base: base, Max: max, Jitter: retryJitter}
 }
-
-func (b *rejoinBackoff) next() time.Duration {
-	d := b.base << min(b.n, 30)
-	if d <= 0 || d > b.max {
-		d = b.max
-	}
-	b.n++
-	return time.Duration(float64(d) * (0.5 + rand.Float64()))
-}
-
-func (b *rejoinBackoff) reset() { b.n = 0 }
 
 // errDeliveryStopped is returned by loop when the drainer ended by itself.
 var errDeliveryStopped = errors.New("delivery stopped")
@@ -255,19 +226,46 @@ func (a *Agent) notify(state string) {
 }
 
 // flush waits until the outbox is empty, the deadline passes, or the
-// connection has been down for offlineGrace.
+// connection has been down for offlineGrace. It wakes when the drainer
+// takes records out of the queue and when the socket connects or
+// disconnects, and looks again.
 func (a *Agent) flush(deadline time.Time) {
 	a.drainer.Wake()
-	var offlineSince time.Time
-	for a.st.Stats().Count > 0 && time.Now().Before(deadline) {
-		if a.sock.Connected() {
-			offlineSince = time.Time{}
-		} else if offlineSince.IsZero() {
-			offlineSince = time.Now()
-		} else if time.Since(offlineSince) > offlineGrace {
+	end := time.NewTimer(time.Until(deadline))
+	defer end.Stop()
+	offline := time.NewTimer(offlineGrace)
+	offline.Stop()
+	defer offline.Stop()
+	offlineRunning := false
+	for {
+		removed := a.drainer.Removed() // before Stats: no removal is missed
+		if a.st.Stats().Count == 0 {
 			break
 		}
-		time.Sleep(drainPoll)
+		up := a.sock.WhenConnected()
+		var upC <-chan struct{}
+		switch {
+		case isClosed(up):
+			offline.Stop()
+			offlineRunning = false
+		case !offlineRunning:
+			offline.Reset(offlineGrace)
+			offlineRunning = true
+			upC = up
+		default:
+			upC = up
+		}
+		select {
+		case <-removed:
+			continue
+		case <-upC:
+			continue
+		case <-a.conn.changed:
+			continue
+		case <-end.C:
+		case <-offline.C:
+		}
+		break
 	}
 	if n := a.st.Stats().Count; n > 0 {
 		a.log.Info("outbox kept on disk for the next start", "records", n)
@@ -300,4 +298,14 @@ func (a *Agent) Close() error {
 	a.mu.Unlock()
 	a.stop()
 	return a.closeConn()
+}
+
+// isClosed reports whether ch is closed, without blocking.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }

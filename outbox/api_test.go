@@ -13,6 +13,10 @@ import (
 	"github.com/sioagent/sioagent/store"
 )
 
+// offlineWatch is how long TestRunWaitsForTheSocketAndRunsOnce watches an
+// offline drainer before checking it sent nothing.
+const offlineWatch = 300 * time.Millisecond
+
 // offlineSocket is a socket that never connects (nothing listens on port 1
 // and Connect is never called).
 func offlineSocket(t *testing.T) *socketio.Socket {
@@ -56,7 +60,7 @@ func TestRunWaitsForTheSocketAndRunsOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
-	time.Sleep(3 * outbox.ConnectedPoll)
+	time.Sleep(offlineWatch) // a drainer that sent while offline would have by now
 	d.Wake()
 	if err := d.Run(ctx); !errors.Is(err, outbox.ErrRunning) {
 		t.Errorf("second Run: %v, want ErrRunning", err)

@@ -9,31 +9,32 @@ import (
 
 // rejected handles an ack that said no (or could not be read).
 func (r *drain) rejected(seq uint64, ae *AckError) {
-	r.count(func(s *Stats) { s.Rejected++ })
+	r.d.count(func(s *Stats) { s.Rejected++ })
 	if ae.Permanent {
-		r.attempts[seq]++
-		if n := r.attempts[seq]; n >= r.opts.MaxAttempts {
+		r.d.attempts[seq]++
+		if n := r.d.attempts[seq]; n >= r.d.opts.MaxAttempts {
 			if r.deadLetter(seq, fmt.Sprintf("rejected %d times, last: %s: %s", n, ae.Code, ae.Message)) {
 				r.removeFailed(seq)
 			}
-			r.fail(ae)
+			r.d.fail(ae)
 			return
 		}
 	}
-	r.log.Warn("outbox: server refused a record; it will be sent again",
-		"seq", seq, "code", ae.Code, "message", ae.Message, "permanent", ae.Permanent, "attempts", r.attempts[seq])
+	r.d.log.Warn("outbox: server refused a record; it will be sent again",
+		"seq", seq, "code", ae.Code, "message", ae.Message, "permanent", ae.Permanent, "attempts", r.d.attempts[seq])
 	r.hold(r.nextDelay(), ae)
 }
 
 // deadLetter moves seq out of the queue for good. It reports false when
 // the store failed (the record stays queued and the sending is held).
 func (r *drain) deadLetter(seq uint64, reason string) bool {
-	delete(r.attempts, seq)
-	err := r.st.DeadLetter(seq, reason)
+	delete(r.d.attempts, seq)
+	err := r.d.st.DeadLetter(seq, reason)
 	switch {
 	case err == nil:
-		r.log.Warn("outbox: record moved to the dead-letter bucket", "seq", seq, "reason", reason)
-		r.count(func(s *Stats) { s.DeadLettered++ })
+		r.d.log.Warn("outbox: record moved to the dead-letter bucket", "seq", seq, "reason", reason)
+		r.d.count(func(s *Stats) { s.DeadLettered++ })
+		r.d.tookOut()
 	case errors.Is(err, store.ErrNotFound):
 		// Dropped by a bound meanwhile.
 	default:

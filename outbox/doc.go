@@ -59,8 +59,11 @@
 // setting for a socket used only by the drainer. SocketOptions.Retries
 // does not apply to its emits.
 //
-// Wiring, with OnConnect waking the drainer as soon as the socket is back
-// (without it the drainer notices within ConnectedPoll):
+// The drainer needs of the socket only what Sender says, which
+// *socketio.Socket provides: it waits for the connection on
+// Sender.WhenConnected, never by polling. Wiring, with OnConnect waking the
+// drainer so that a record held for its size is tried at once in a new
+// session (HeldRecord):
 //
 //	var d *outbox.Drainer
 //	sock := client.Socket("/", &socketio.SocketOptions{

@@ -3,11 +3,15 @@ package outbox
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"time"
 
-	"github.com/sioagent/sioagent/protocol/engineio"
+	"github.com/sioagent/sioagent/internal/backoff"
+	"github.com/sioagent/sioagent/protocol/socketio"
 )
+
+// retryJitter spreads each retry delay by up to ± this fraction, so that
+// devices refused by one overloaded server do not come back in step.
+const retryJitter = 0.2
 
 // HeldRecord describes the record that holds the queue back because the
 // current session cannot carry it: a packet of it is larger than the
@@ -35,42 +39,42 @@ type HeldRecord struct {
 }
 
 // tooLarge holds the queue at seq, which the session refused with err (an
-// error matching engineio.ErrPayloadTooLarge).
+// error matching socketio.ErrPayloadTooLarge).
 func (r *drain) tooLarge(seq uint64, err error) {
 	h := HeldRecord{Seq: seq, Since: time.Now(), Tries: 1}
-	var pe *engineio.PayloadTooLargeError
+	var pe *socketio.PayloadTooLargeError
 	if errors.As(err, &pe) {
 		h.Size, h.Limit, h.Polling = pe.Size, pe.Limit, pe.Polling
 	}
-	prev := r.Stats().Held
+	prev := r.d.Stats().Held
 	if prev != nil && prev.Seq == seq {
 		h.Since, h.Tries = prev.Since, prev.Tries+1
 	}
-	r.heldSID = r.sock.ID()
+	r.heldSID = r.d.sock.ID()
 	delay := r.nextDelay()
 	if prev == nil || prev.Seq != seq || prev.Limit != h.Limit || prev.Polling != h.Polling {
-		r.log.Warn("outbox: record larger than the server accepts in this session; holding the queue until a session allows it",
+		r.d.log.Warn("outbox: record larger than the server accepts in this session; holding the queue until a session allows it",
 			"seq", seq, "size", h.Size, "limit", h.Limit, "polling", h.Polling, "retry_in", delay.Round(time.Millisecond))
 	} else {
-		r.log.Debug("outbox: record still too large for this session", "seq", seq, "size", h.Size, "limit", h.Limit, "tries", h.Tries, "retry_in", delay.Round(time.Millisecond))
+		r.d.log.Debug("outbox: record still too large for this session", "seq", seq, "size", h.Size, "limit", h.Limit, "tries", h.Tries, "retry_in", delay.Round(time.Millisecond))
 	}
-	r.count(func(s *Stats) { s.Held = &h })
+	r.d.count(func(s *Stats) { s.Held = &h })
 	r.hold(delay, err)
 }
 
 // unheld forgets the held record once it was sent, or is gone.
 func (r *drain) unheld(sent bool) {
-	h := r.Stats().Held
+	h := r.d.Stats().Held
 	if h == nil {
 		return
 	}
 	if sent {
-		r.log.Info("outbox: held record sent; the queue goes on", "seq", h.Seq, "held_for", time.Since(h.Since).Round(time.Millisecond), "tries", h.Tries)
+		r.d.log.Info("outbox: held record sent; the queue goes on", "seq", h.Seq, "held_for", time.Since(h.Since).Round(time.Millisecond), "tries", h.Tries)
 	} else {
-		r.log.Info("outbox: held record is gone from the queue", "seq", h.Seq)
+		r.d.log.Info("outbox: held record is gone from the queue", "seq", h.Seq)
 	}
 	r.heldSID = ""
-	r.count(func(s *Stats) { s.Held = nil })
+	r.d.count(func(s *Stats) { s.Held = nil })
 }
 
 // newSession reports whether the queue is held for a record too large and
@@ -81,7 +85,7 @@ func (r *drain) newSession() bool {
 	if r.heldSID == "" {
 		return false
 	}
-	id := r.sock.ID()
+	id := r.d.sock.ID()
 	return id != "" && id != r.heldSID
 }
 
@@ -89,7 +93,7 @@ func (r *drain) newSession() bool {
 // and the socket is connected; err (if any) is recorded as the last error.
 func (r *drain) hold(delay time.Duration, err error) {
 	if err != nil {
-		r.fail(err)
+		r.d.fail(err)
 	}
 	if until := time.Now().Add(delay); !r.held || until.After(r.until) {
 		r.until = until
@@ -104,9 +108,13 @@ func (r *drain) nextDelay() time.Duration {
 	if r.held && !r.until.IsZero() && time.Until(r.until) > 0 {
 		return time.Until(r.until)
 	}
-	d := r.delay
-	r.delay = min(2*r.delay, r.opts.RetryDelayMax)
-	return time.Duration(float64(d) * (1 + retryJitter*(2*rand.Float64()-1)))
+	return r.retry.Next()
+}
+
+// newRetryBackoff returns the retry delays of o: from RetryDelay doubling
+// to RetryDelayMax, ±retryJitter, never past RetryDelayMax.
+func newRetryBackoff(o *Options) backoff.Backoff {
+	return backoff.Backoff{Base: o.RetryDelay, Max: o.RetryDelayMax, Jitter: retryJitter}
 }
 
 // abandonRound cancels the emits in flight: after a disconnection, none of
@@ -114,7 +122,7 @@ func (r *drain) nextDelay() time.Duration {
 // buffer must not go out ahead of the older records sent again.
 func (r *drain) abandonRound(reason error) {
 	if r.round.Err() == nil {
-		r.log.Info("outbox: socket disconnected; the unacknowledged records will be sent again after reconnection",
+		r.d.log.Info("outbox: socket disconnected; the unacknowledged records will be sent again after reconnection",
 			"in_flight", len(r.inflight)+1, "err", reason)
 	}
 	r.abandon()
@@ -126,5 +134,5 @@ func (r *drain) resume() {
 	r.heldSID = ""
 	r.abandon()
 	r.round, r.abandon = context.WithCancel(r.ctx)
-	r.log.Debug("outbox: sending again from the oldest record")
+	r.d.log.Debug("outbox: sending again from the oldest record")
 }

@@ -92,6 +92,7 @@ func (rm *remover) flush() {
 			continue
 		}
 		rm.d.count(func(s *Stats) { s.Acked += uint64(len(batch)) })
+		rm.d.tookOut()
 	}
 }
 

@@ -49,8 +49,8 @@ mutant() {
 # The drainer sends each payload without its last byte: the outbox tests
 # compare the bytes the server stored (telemetry-digests) with what was
 # enqueued.
-mutant payload-last-byte ./outbox/ '^(TestLiveDelivery|TestRejections)$' outbox/drainer.go \
-  's/EmitWithAckAsync\(fctx, r\.opts\.Event, h, b\.Payload\)/EmitWithAckAsync(fctx, r.opts.Event, h, b.Payload[:max(len(b.Payload)-1, 0)])/'
+mutant payload-last-byte ./outbox/ '^(TestLiveDelivery|TestRejections)$' outbox/send.go \
+  's/EmitWithAckAsync\(fctx, r\.d\.opts\.Event, h, b\.Payload\)/EmitWithAckAsync(fctx, r.d.opts.Event, h, b.Payload[:max(len(b.Payload)-1, 0)])/'
 # The store writes each record without its last byte (the envelope's CRC
 # still matches): the crash test compares what survived a kill with what
 # each Append wrote.

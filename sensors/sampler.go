@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sioagent/sioagent/internal/backoff"
 )
 
 // Defaults and limits of a Sampler.
@@ -371,7 +372,7 @@ func (s *Sampler) failed(e *entry, err error) {
 	e.mu.Lock()
 	e.consecutive++
 	n := e.consecutive
-	delay := backoff(max(e.interval, s.minBackoff), s.maxBackoff, n, s.jitter())
+	delay := retryDelay(max(e.interval, s.minBackoff), s.maxBackoff, n, s.jitter())
 	e.next = time.Now().Add(delay)
 	e.mu.Unlock()
 	if n == 1 {
@@ -391,19 +392,13 @@ func (s *Sampler) succeeded(e *entry) {
 	}
 }
 
-// backoff returns the delay before retry number n (n >= 1) of a sensor whose
-// retries start at base: base doubled per failure, at most limit (or base if
-// that is longer), lengthened or shortened by up to BackoffJitter according
-// to r in [0,1).
-func backoff(base, limit time.Duration, n int, r float64) time.Duration {
-	limit = max(limit, base)
-	d := base
-	for i := 1; i < n && d < limit; i++ {
-		d *= 2
-	}
-	d = min(d, limit)
-	j := time.Duration(float64(d) * BackoffJitter * (2*r - 1))
-	return min(max(d+j, time.Duration(0)), limit)
+// retryDelay returns the delay before retry number n (n >= 1) of a sensor
+// whose retries start at base: base doubled per failure, at most limit (or
+// base if that is longer), lengthened or shortened by up to BackoffJitter
+// according to r in [0,1), never past the limit (backoff.Proportional).
+func retryDelay(base, limit time.Duration, n int, r float64) time.Duration {
+	b := backoff.Backoff{Base: base, Max: limit, Jitter: BackoffJitter, Rand: func() float64 { return r }}
+	return b.Delay(n - 1)
 }
 
 // SetInterval changes the interval of the named sensor at once: its next
@@ -425,239 +420,6 @@ func (s *Sampler) SetInterval(name string, d time.Duration) error {
 	default:
 	}
 	return nil
-}
-
-// Read reads the named sensor now and returns its stamped readings, which
-// are not passed to OnReadings. It waits for a periodic read of the same
-// sensor in progress and counts in Status, but does not change the schedule.
-// Errors are *Error.
-func (s *Sampler) Read(ctx context.Context, name string) ([]Reading, error) {
-	e, ok := s.byName[name]
-	if !ok {
-		return nil, fmt.Errorf("sensors: read %q: %w", name, ErrUnknownSensor)
-	}
-	select {
-	case e.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, s.wrapErr(e, ctx.Err())
-	}
-	defer func() { <-e.sem }()
-	if s.closed.Load() {
-		return nil, s.wrapErr(e, ErrSamplerClosed)
-	}
-	return s.readLocked(ctx, e)
-}
-
-type readResult struct {
-	vals []Value
-	err  error
-}
-
-// readLocked reads e once (the caller holds e.sem), counts the outcome and
-// stamps the values. A Read that ignores its timeout is abandoned after
-// ReadGrace and marked stuck.
-func (s *Sampler) readLocked(ctx context.Context, e *entry) ([]Reading, error) {
-	if e.stuck != nil {
-		select {
-		case <-e.stuck:
-			e.stuck = nil
-			e.mu.Lock()
-			e.isStuck = false
-			e.mu.Unlock()
-		default:
-			err := s.wrapErr(e, &Error{Kind: KindTimeout, Err: errors.New("previous read has not returned yet")})
-			s.count(e, err, time.Time{})
-			return nil, err
-		}
-	}
-	rctx, cancel := context.WithTimeout(ctx, e.timeout())
-	defer cancel()
-	done := make(chan readResult, 1)
-	returned := make(chan struct{})
-	go func() {
-		defer close(returned)
-		v, err := safeRead(rctx, e.sensor)
-		done <- readResult{v, err}
-	}()
-	var res readResult
-	select {
-	case res = <-done:
-	case <-rctx.Done():
-		res = s.awaitGrace(rctx, e, done, returned)
-	}
-	if res.err == nil {
-		res.err = checkFinite(res.vals)
-	}
-	if res.err != nil {
-		err := s.wrapErr(e, res.err)
-		s.count(e, err, time.Time{})
-		return nil, err
-	}
-	st := s.clock.Now()
-	s.count(e, nil, st.Wall)
-	return stamp(e.name(), res.vals, st), nil
-}
-
-// awaitGrace waits ReadGrace for a Read whose context is done. If it does
-// not return, e is marked stuck until it does.
-func (s *Sampler) awaitGrace(rctx context.Context, e *entry, done <-chan readResult, returned chan struct{}) readResult {
-	t := time.NewTimer(ReadGrace)
-	defer t.Stop()
-	select {
-	case res := <-done:
-		return res
-	case <-t.C:
-	}
-	e.stuck = returned
-	e.mu.Lock()
-	e.isStuck = true
-	e.mu.Unlock()
-	return readResult{err: &Error{Kind: KindTimeout, Err: fmt.Errorf("read ignored its timeout: %w", rctx.Err())}}
-}
-
-// safeRead calls sensor.Read, turning a panic into an error.
-func safeRead(ctx context.Context, sensor Sensor) (vals []Value, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			vals = nil
-			err = &Error{Kind: KindOther, Err: fmt.Errorf("read of sensor %q panicked: %v", sensor.Name(), p)}
-		}
-	}()
-	return sensor.Read(ctx)
-}
-
-// safeClose calls sensor.Close, turning a panic into an error, so that one
-// driver's panic does not keep the sensors after it (outputs among them)
-// from being closed.
-func safeClose(sensor Sensor) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = &Error{Kind: KindOther, Err: fmt.Errorf("close of sensor %q panicked: %v", sensor.Name(), p)}
-		}
-	}()
-	return sensor.Close()
-}
-
-// checkFinite returns a KindBadData error if a value is NaN or infinite:
-// such a value cannot be sent (SenML forbids it) and would make the whole
-// batch it is in unsendable.
-func checkFinite(vals []Value) error {
-	for _, v := range vals {
-		if math.IsNaN(v.Value) || math.IsInf(v.Value, 0) {
-			return &Error{Kind: KindBadData, Err: fmt.Errorf("%s is %v", v.Quantity, v.Value)}
-		}
-	}
-	return nil
-}
-
-// count records the outcome of one read in e's status.
-func (s *Sampler) count(e *entry, err error, at time.Time) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.reads++
-	if err != nil {
-		e.failures++
-		e.lastErr = err.Error()
-		return
-	}
-	e.lastReading = at
-}
-
-// wrapErr returns err as an *Error naming e's sensor, driver and place.
-// A driver's *Error is copied with the missing names filled in; a context
-// deadline becomes KindTimeout; anything else is wrapped as KindOther.
-func (s *Sampler) wrapErr(e *entry, err error) error {
-	var se *Error
-	if errors.As(err, &se) {
-		c := *se
-		if c.Sensor == "" {
-			c.Sensor = e.name()
-		}
-		if c.Driver == "" {
-			c.Driver = e.driver
-		}
-		if c.Where == "" {
-			c.Where = e.where
-		}
-		return &c
-	}
-	kind := KindOther
-	if errors.Is(err, context.DeadlineExceeded) {
-		kind = KindTimeout
-	}
-	return &Error{Sensor: e.name(), Driver: e.driver, Where: e.where, Kind: kind, Err: err}
-}
-
-// stamp turns values into readings of sensor taken at st.
-func stamp(sensor string, vals []Value, st Stamp) []Reading {
-	rs := make([]Reading, len(vals))
-	for i, v := range vals {
-		rs[i] = Reading{
-			Sensor:   sensor,
-			Quantity: v.Quantity,
-			Unit:     v.Unit,
-			Value:    v.Value,
-			Time:     st.Wall,
-			Mono:     st.Mono,
-			Boot:     st.Boot,
-			Synced:   st.Synced,
-		}
-	}
-	return rs
-}
-
-// watch runs w.Watch until ctx is done, restarting it with backoff when it
-// fails or panics.
-func (s *Sampler) watch(ctx context.Context, e *entry, w Watcher) {
-	emit := func(vals []Value) {
-		// An event of a watcher still running while Run stops is handed
-		// over, up to closeAll; one later (after Run returned) is not.
-		if len(vals) == 0 || s.closed.Load() {
-			return
-		}
-		if err := checkFinite(vals); err != nil {
-			s.log.Warn("sensor event dropped", "sensor", e.name(), "err", s.wrapErr(e, err))
-			return
-		}
-		st := s.clock.Now()
-		e.mu.Lock()
-		e.events++
-		e.mu.Unlock()
-		s.onReadings(stamp(e.name(), vals, st), true)
-	}
-	for n := 1; ; n++ {
-		began := time.Now()
-		err := safeWatch(ctx, w, emit)
-		if ctx.Err() != nil {
-			return
-		}
-		if time.Since(began) >= s.maxBackoff {
-			n = 1 // it ran well for a long time: start the backoff afresh
-		}
-		delay := backoff(s.minBackoff, s.maxBackoff, n, s.jitter())
-		s.log.Warn("sensor watch stopped; restarting", "sensor", e.name(), "err", s.wrapErr(e, err), "retry_in", delay)
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// safeWatch calls w.Watch, turning a panic into an error.
-func safeWatch(ctx context.Context, w Watcher, emit func([]Value)) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = &Error{Kind: KindOther, Err: fmt.Errorf("watch of sensor %q panicked: %v", w.Name(), p)}
-		}
-	}()
-	err = w.Watch(ctx, emit)
-	if err == nil {
-		err = errors.New("watch returned early")
-	}
-	return err
 }
 
 // Status returns a snapshot of every sensor, in schedule order.

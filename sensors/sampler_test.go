@@ -320,8 +320,8 @@ func TestBackoff(t *testing.T) {
 		{10 * time.Minute, 5 * time.Minute, 3, 0.5, 10 * time.Minute},
 	}
 	for _, tc := range tests {
-		if got := backoff(tc.base, tc.limit, tc.n, tc.r); got != tc.want {
-			t.Errorf("backoff(%v, %v, %d, %v) = %v, want %v", tc.base, tc.limit, tc.n, tc.r, got, tc.want)
+		if got := retryDelay(tc.base, tc.limit, tc.n, tc.r); got != tc.want {
+			t.Errorf("retryDelay(%v, %v, %d, %v) = %v, want %v", tc.base, tc.limit, tc.n, tc.r, got, tc.want)
 		}
 	}
 }

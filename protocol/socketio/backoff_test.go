@@ -8,8 +8,7 @@ import (
 // TestBackoffMatchesReference sweeps the random number over [0,1) and checks
 // the delay range of each attempt. Below the cap the delays are the
 // reference client's backo2 exactly (its ranges, found by the same sweep in
-// node, are in socketio-anchor.md section 3: 551–1499, 1101–2999,
-// 2201–5000, 4401–5000, then always 5000 ms). Where the reference would wait
+// node: 551–1499, 1101–2999, 2201–5000, 4401–5000, then always 5000 ms). Where the reference would wait
 // the cap itself, sioagent spreads the delay over [cap·(1−0.5), cap] so a
 // fleet does not reconnect in lockstep.
 func TestBackoffMatchesReference(t *testing.T) {
@@ -26,9 +25,8 @@ func TestBackoffMatchesReference(t *testing.T) {
 		for i := range 100_000 {
 			r := float64(i) / 100_000
 			b := newBackoff(&Options{})
-			b.rand = func() float64 { return r }
-			b.attempts = attempt
-			d := b.duration()
+			b.Rand = func() float64 { return r }
+			d := b.Delay(attempt)
 			lo, hi = min(lo, d), max(hi, d)
 		}
 		if lo != w.lo || hi != w.hi {
@@ -40,23 +38,23 @@ func TestBackoffMatchesReference(t *testing.T) {
 func TestBackoffNeverOverflowsAndResets(t *testing.T) {
 	b := newBackoff(&Options{ReconnectDelay: time.Hour, ReconnectDelayMax: 2 * time.Hour})
 	for range 200 {
-		if d := b.duration(); d <= 0 || d > 2*time.Hour {
-			t.Fatalf("attempt %d: delay %v", b.attempts, d)
+		if d := b.Next(); d <= 0 || d > 2*time.Hour {
+			t.Fatalf("attempt %d: delay %v", b.Attempts(), d)
 		}
 	}
-	b.reset()
-	b.rand = func() float64 { return 0 } // no deviation
-	if d := b.duration(); d != time.Hour {
+	b.Reset()
+	b.Rand = func() float64 { return 0 } // no deviation
+	if d := b.Next(); d != time.Hour {
 		t.Fatalf("after reset: %v, want the first delay", d)
 	}
 }
 
 func TestBackoffOptions(t *testing.T) {
 	b := newBackoff(&Options{ReconnectDelay: 100 * time.Millisecond, ReconnectDelayMax: 50 * time.Millisecond, RandomizationFactor: -1})
-	if b.max != b.min || b.jitter != 0 {
+	if b.Max != b.Base || b.Jitter != 0 {
 		t.Fatalf("got %+v", b)
 	}
-	if d := b.duration(); d != 100*time.Millisecond {
+	if d := b.Next(); d != 100*time.Millisecond {
 		t.Fatalf("delay %v", d)
 	}
 }

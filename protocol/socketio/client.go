@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sioagent/sioagent/internal/backoff"
 	"github.com/sioagent/sioagent/protocol/engineio"
 )
 
@@ -69,13 +70,13 @@ type Options struct {
 // sockets with Socket, and always end it with Close, which stops its
 // goroutines.
 type Client struct {
-	url     string
-	opts    Options
-	log     *slog.Logger
-	disp    *dispatcher
-	backoff *backoff
-	bounds  queueBounds // of the dispatcher and of each pre-CONNECT queue
-	counts  counters
+	url       string
+	opts      Options
+	log       *slog.Logger
+	disp      *dispatcher
+	reconnect *backoff.Backoff // the delays between reconnection attempts
+	bounds    queueBounds      // of the dispatcher and of each pre-CONNECT queue
+	counts    counters
 
 	mu      sync.Mutex
 	sess    *engineio.Session
@@ -116,7 +117,7 @@ func New(rawURL string, opts *Options) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	c.backoff = newBackoff(&c.opts)
+	c.reconnect = newBackoff(&c.opts)
 	c.decoder.MaxAttachments = c.opts.MaxAttachments
 	c.bounds = newQueueBounds(&c.opts)
 	c.disp = newDispatcher(c.bounds, c.log, &c.counts.handlerPanics)

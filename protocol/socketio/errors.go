@@ -44,6 +44,17 @@ var (
 	ErrAlreadyAcked = errors.New("socketio: already acknowledged")
 )
 
+// ErrPayloadTooLarge is engineio.ErrPayloadTooLarge, so that users of this
+// package need not import engineio: an emit whose packet is larger than the
+// session's maxPayload fails with an error matching it, a
+// *PayloadTooLargeError that says the sizes. Another session (another
+// server, or WebSocket after long-polling) may take the packet.
+var ErrPayloadTooLarge = engineio.ErrPayloadTooLarge
+
+// PayloadTooLargeError is engineio.PayloadTooLargeError: the size of the
+// packet an emit refused and the session's limit.
+type PayloadTooLargeError = engineio.PayloadTooLargeError
+
 // ConnectError is the server's refusal of a namespace (a CONNECT_ERROR
 // packet): a middleware called next(err), or the namespace does not exist.
 // Retrying with the same auth will not help; the socket stays disconnected

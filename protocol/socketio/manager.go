@@ -24,7 +24,7 @@ func (c *Client) run(ctx context.Context) {
 			up := time.Now()
 			err = c.serve(ctx, sess)
 			if time.Since(up) >= c.opts.StableAfter {
-				c.backoff.reset()
+				c.reconnect.Reset()
 			}
 		}
 		switch {
@@ -161,13 +161,13 @@ func (c *Client) retry(ctx context.Context, err error) bool {
 	if n := c.opts.ReconnectAttempts; n > 0 && c.failureCount() >= n {
 		c.status(Status{Kind: StatusReconnectFailed, Err: err})
 		c.deactivateWaiting(fmt.Errorf("%w after %d attempts: %w", ErrReconnectFailed, n, err))
-		c.backoff.reset()
+		c.reconnect.Reset()
 		c.mu.Lock()
 		c.failures, c.tries = 0, 0
 		c.mu.Unlock()
 		return true
 	}
-	d := c.backoff.duration()
+	d := c.reconnect.Next()
 	c.tries++
 	c.status(Status{Kind: StatusReconnecting, Attempt: c.tries, Delay: d, Err: err})
 	t := time.NewTimer(d)

@@ -20,6 +20,7 @@ func (s *Socket) onPacket(p *Packet) error {
 		s.onConnectError(p)
 	case PacketDisconnect:
 		s.deactivate(ErrServerDisconnect)
+		s.scheduleRejoin(ErrServerDisconnect)
 	case PacketEvent, PacketBinaryEvent:
 		return s.onEvent(p)
 	case PacketAck, PacketBinaryAck:
@@ -57,6 +58,7 @@ func (s *Socket) onConnect(p *Packet) error {
 		s.deactivate(errNoSID)
 		return nil
 	}
+	s.rejoin.delays.Reset()
 	s.recovered = s.pid != "" && reply.PID == s.pid
 	s.state, s.flushing, s.sess, s.id, s.pid = stateConnected, true, sess, reply.SID, reply.PID
 	early := s.early
@@ -92,6 +94,7 @@ func (s *Socket) onConnectError(p *Packet) {
 	if s.opts.OnConnectError != nil {
 		s.c.disp.push(func() { s.opts.OnConnectError(cerr) })
 	}
+	s.scheduleRejoin(cerr)
 }
 
 func (s *Socket) onEvent(p *Packet) error {

@@ -58,6 +58,17 @@ type SocketOptions struct {
 	OnDisconnect func(reason error)
 	// OnConnectError is called when the server refuses the namespace.
 	OnConnectError func(err *ConnectError)
+	// Rejoin, when true, connects the socket again by itself after the
+	// server disconnected it (ErrServerDisconnect) or refused it (a
+	// *ConnectError), which the client otherwise leaves to the
+	// application: after a delay of the reconnection backoff
+	// (Options.ReconnectDelay to ReconnectDelayMax, with its jitter),
+	// counted apart from the client's and started again once the socket
+	// connects, each reported as StatusRejoining. AuthFunc runs before
+	// every CONNECT, so a refreshed token is used. Connect still returns
+	// the refusal; Disconnect and Client.Close stop rejoining. For a
+	// service that must stay connected whatever the server says.
+	Rejoin bool
 }
 
 // state of a socket.
@@ -95,13 +106,15 @@ type Socket struct {
 	offset    string // connection state recovery: last offset received
 	recovered bool
 	waiter    *connWaiter
-	early     []*Packet // events that came before the CONNECT reply (c.bounds)
-	earlySize int64     // their payload bytes
+	up        chan struct{} // closed while connected and flushed: see WhenConnected
+	early     []*Packet     // events that came before the CONNECT reply (c.bounds)
+	earlySize int64         // their payload bytes
 	sendBuf   []*outgoing
 	nextID    uint64 // next ack id
 	pending   map[uint64]chan<- ackResult
 	handlers  map[string][]func(*Event)
 	any       []func(*Event)
+	rejoin    rejoiner // SocketOptions.Rejoin
 }
 
 // connWaiter is closed with the outcome of a connection attempt.
@@ -120,6 +133,7 @@ func newSocket(c *Client, namespace string, opts *SocketOptions) *Socket {
 		c:         c,
 		namespace: namespace,
 		waiter:    &connWaiter{done: make(chan struct{})},
+		up:        make(chan struct{}),
 		pending:   make(map[uint64]chan<- ackResult),
 		handlers:  make(map[string][]func(*Event)),
 	}
@@ -129,6 +143,7 @@ func newSocket(c *Client, namespace string, opts *SocketOptions) *Socket {
 	if s.opts.SendBuffer == 0 {
 		s.opts.SendBuffer = DefaultSendBuffer
 	}
+	s.rejoin.delays = newBackoff(&c.opts)
 	return s
 }
 
@@ -202,14 +217,9 @@ func (s *Socket) Connect(ctx context.Context) error {
 		return nil
 	}
 	w := s.waiter
-	if !s.active {
-		s.active, s.state, s.sess = true, stateConnecting, nil
-	}
+	s.activateLocked()
 	s.mu.Unlock()
-	if s.c.closedNow() { // Close ran meanwhile and did not see it active
-		s.deactivate(errClientClosed)
-	}
-	s.c.notify()
+	s.activated()
 	select {
 	case <-w.done:
 		return w.err
@@ -219,6 +229,21 @@ func (s *Socket) Connect(ctx context.Context) error {
 		}
 		return ctx.Err()
 	}
+}
+
+// activateLocked makes the socket want a connection; s.mu must be held.
+func (s *Socket) activateLocked() {
+	if !s.active {
+		s.active, s.state, s.sess = true, stateConnecting, nil
+	}
+}
+
+// activated follows activateLocked, without s.mu: it wakes the manager.
+func (s *Socket) activated() {
+	if s.c.closedNow() { // Close ran meanwhile and did not see it active
+		s.deactivate(errClientClosed)
+	}
+	s.c.notify()
 }
 
 // settle ends the current connection attempt with err for every waiting
@@ -273,6 +298,7 @@ func (s *Socket) flush(ctx context.Context, sess *engineio.Session) {
 		if len(buffered) == 0 {
 			s.flushing = false
 			s.settle(nil) // Connect returns once newer emits can go straight out
+			close(s.up)   // and so do the waiters of WhenConnected
 			s.mu.Unlock()
 			return
 		}
@@ -410,11 +436,13 @@ func (s *Socket) Disconnect() error {
 // disconnection.
 func (s *Socket) deactivate(reason error) {
 	s.mu.Lock()
+	s.rejoin.stopLocked() // Disconnect, Close: no rejoin either
 	if !s.active {
 		s.mu.Unlock()
 		return
 	}
 	wasConnected := s.state == stateConnected
+	s.markDown()
 	s.active, s.state, s.flushing, s.sess, s.id, s.early, s.earlySize = false, stateDisconnected, false, nil, "", nil, 0
 	pending, buffered := s.takePending()
 	s.settle(reason)
@@ -439,6 +467,7 @@ func (s *Socket) onSessionEnd(sess *engineio.Session, reason error) {
 		return
 	}
 	wasConnected := s.state == stateConnected
+	s.markDown()
 	s.state, s.flushing, s.sess, s.id, s.early, s.earlySize = stateConnecting, false, nil, "", nil, 0
 	pending := s.pending
 	s.pending = make(map[uint64]chan<- ackResult)

@@ -33,9 +33,13 @@ const (
 	// StatusReconnectFailed: ReconnectAttempts attempts in a row failed; the
 	// client gave up and disconnected its sockets (Err is the last error).
 	StatusReconnectFailed
+	// StatusRejoining: a socket with SocketOptions.Rejoin connects again
+	// after Delay (Namespace; Attempt from 1 since it was last connected;
+	// Err is ErrServerDisconnect or the *ConnectError).
+	StatusRejoining
 )
 
-var statusNames = [...]string{"", "connecting", "open", "open failed", "connected", "connect error", "disconnected", "reconnecting", "reconnect failed"}
+var statusNames = [...]string{"", "connecting", "open", "open failed", "connected", "connect error", "disconnected", "reconnecting", "reconnect failed", "rejoining"}
 
 // String returns a short lower-case name, like "reconnecting".
 func (k StatusKind) String() string {
@@ -74,6 +78,8 @@ func (s Status) String() string {
 		return fmt.Sprintf("%s %s: %s", s.Kind, s.Namespace, Reason(s.Err))
 	case StatusReconnecting:
 		return fmt.Sprintf("reconnecting: attempt %d in %v (%s)", s.Attempt, s.Delay.Round(time.Millisecond), Reason(s.Err))
+	case StatusRejoining:
+		return fmt.Sprintf("rejoining %s: attempt %d in %v (%s)", s.Namespace, s.Attempt, s.Delay.Round(time.Millisecond), Reason(s.Err))
 	default:
 		return fmt.Sprintf("%s: %v", s.Kind, s.Err)
 	}
