@@ -1,5 +1,6 @@
 // Package archtest holds the test that keeps the dependency direction of
-// DESIGN.md section 1 from rotting.
+// the packages from rotting: protocol below outbox below agent, drivers
+// independent of each other, config knowing no driver.
 package archtest
 
 import (
@@ -13,7 +14,10 @@ import (
 const module = "github.com/sioagent/sioagent"
 
 // rule says which of our packages (and which outside paths) a package may
-// import. Packages are named relative to the module.
+// import. Packages are named relative to the module. A rule named "p"
+// covers p and the packages below it that have no rule of their own; a
+// rule named "p/" covers only the packages below p, and is tried before
+// the rule named "p".
 type rule struct {
 	// ours lists the module packages it may import; "*" allows any.
 	ours []string
@@ -29,10 +33,16 @@ var rules = map[string]rule{
 	"protocol/socketio": {ours: []string{"protocol/engineio"}, forbidden: []string{periphHost, "go.etcd.io/bbolt"}},
 	"protocol/senml":    {ours: nil, forbidden: []string{periphHost}},
 	"store":             {ours: nil, forbidden: []string{periphHost}},
-	"sensors":           {ours: []string{"sensors", "sensors/"}, forbidden: []string{periphHost}},
-	"outbox":            {ours: []string{"store", "protocol/"}, forbidden: []string{periphHost}},
-	"config":            {ours: []string{"protocol/senml"}, forbidden: []string{periphHost}},
-	"agent":             {ours: []string{"protocol/", "store", "outbox", "sensors", "sensors/", "config", "internal/"}, forbidden: []string{periphHost}},
+	"sensors":           {ours: nil, forbidden: []string{periphHost}},
+	// A driver (or helper) under sensors/ may use the sensors API, the
+	// shared internals and config's decoding, never another driver.
+	"sensors/":         {ours: []string{"sensors", "sensors/internal/", "config", "protocol/senml"}, forbidden: []string{periphHost}},
+	"sensors/drivers":  {ours: []string{"config", "sensors/"}, forbidden: []string{periphHost}},
+	"sensors/internal": {ours: []string{"sensors", "sensors/internal/", "config"}, forbidden: []string{periphHost}},
+	"outbox":           {ours: []string{"store", "protocol/"}, forbidden: []string{periphHost}},
+	"config":           {ours: []string{"protocol/senml"}, forbidden: []string{periphHost}},
+	// The agent opens sensors through sensors.Spec and knows no driver.
+	"agent": {ours: []string{"protocol/", "store", "outbox", "sensors", "sensors/clock", "config", "internal/"}, forbidden: []string{periphHost}},
 }
 
 type pkg struct {
@@ -69,6 +79,9 @@ func ruleFor(rel string) (rule, bool) {
 			break
 		}
 		name = name[:i]
+		if r, ok := rules[name+"/"]; ok {
+			return r, true
+		}
 	}
 	return rule{}, false
 }
@@ -103,7 +116,7 @@ func TestDependencyDirection(t *testing.T) {
 				}
 			}
 			if dep, ours := strings.CutPrefix(imp, module+"/"); ours && !allowed(r, dep) {
-				t.Errorf("%s must not import %s (see DESIGN.md section 1)", rel, dep)
+				t.Errorf("%s must not import %s (see the rules above)", rel, dep)
 			}
 		}
 	}
@@ -112,12 +125,28 @@ func TestDependencyDirection(t *testing.T) {
 func TestRulesCanFail(t *testing.T) {
 	r, ok := ruleFor("protocol/socketio")
 	if !ok || allowed(r, "store") || !allowed(r, "protocol/engineio") {
-		t.Fatal("the protocol/socketio rule does not say what DESIGN.md says")
+		t.Fatal("the protocol/socketio rule does not say what the package layout says")
 	}
 	if r, _ := ruleFor("agent"); !allowed(r, "protocol/socketio") || !allowed(r, "outbox") || allowed(r, "cmd/sioagent") {
-		t.Fatal("the agent rule does not say what DESIGN.md says")
+		t.Fatal("the agent rule does not say what the package layout says")
 	}
 	if r, _ := ruleFor("outbox"); !allowed(r, "store") || !allowed(r, "protocol/socketio") || allowed(r, "agent") || allowed(r, "internal/nodeserver") {
-		t.Fatal("the outbox rule does not say what DESIGN.md says")
+		t.Fatal("the outbox rule does not say what the package layout says")
+	}
+	if r, _ := ruleFor("config"); allowed(r, "sensors/bme280") || allowed(r, "sensors") || allowed(r, "sensors/drivers") {
+		t.Fatal("the config rule lets config import a driver")
+	}
+	if r, _ := ruleFor("sensors/bme280"); !allowed(r, "sensors") || !allowed(r, "config") || !allowed(r, "sensors/internal/i2cconf") ||
+		allowed(r, "sensors/sht3x") || allowed(r, "agent") {
+		t.Fatal("the rule of a driver under sensors/ does not keep drivers independent")
+	}
+	if r, _ := ruleFor("sensors"); allowed(r, "config") || allowed(r, "sensors/gpio") {
+		t.Fatal("the sensors rule lets the sensors API import config or a driver")
+	}
+	if r, _ := ruleFor("sensors/drivers"); !allowed(r, "sensors/gpio") || allowed(r, "agent") {
+		t.Fatal("the sensors/drivers rule does not let it list the drivers, or lets it import the agent")
+	}
+	if r, _ := ruleFor("agent"); allowed(r, "sensors/gpio") || allowed(r, "sensors/drivers") {
+		t.Fatal("the agent rule lets the agent import a driver")
 	}
 }
