@@ -19,12 +19,14 @@ var required = map[string]string{
 	"ds18b20":  `device = "28-0316a2794a1f"` + "\nw1_dir = \"/nonexistent\"",
 }
 
-// wantNames are sioagent's drivers, in the order messages list them.
+// wantNames are sioagent's drivers, in the order messages list them; a
+// driver added later comes after them.
 var wantNames = []string{"sim", "gpio-in", "gpio-out", "bme280", "bmp280", "sht3x", "sht4x", "ads1115", "ds18b20"}
 
 func TestNames(t *testing.T) {
-	if got := drivers.New().Names(); strings.Join(got, " ") != strings.Join(wantNames, " ") {
-		t.Errorf("drivers %v, want %v", got, wantNames)
+	got := drivers.New().Names()
+	if len(got) < len(wantNames) || strings.Join(got[:len(wantNames)], " ") != strings.Join(wantNames, " ") {
+		t.Errorf("drivers %v, want them to start with %v", got, wantNames)
 	}
 }
 
