@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sioagent/sioagent/protocol/senml"
+	"github.com/sioagent/sioagent/sensors"
 )
 
 // Built-in command names (the wire contract, docs/PROTOCOL.md).
@@ -118,7 +119,7 @@ func (a *Agent) cmdGPIORead(ctx context.Context, raw json.RawMessage) (Result, e
 		}
 		return Result{Value: map[string]any{"pin": args.Pin, "sensor": b.cfg.Name, "value": out.Get(), "output": true}}, nil
 	}
-	if b.cfg.Mode == "counter" {
+	if b.use == sensors.PinCounter {
 		return Result{}, &CommandError{Code: CodeNotAllowed, Message: fmt.Sprintf("pin %q counts pulses; use sensor:read %q", args.Pin, b.cfg.Name)}
 	}
 	rs, err := a.readNow(ctx, b.cfg.Name)

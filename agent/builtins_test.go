@@ -18,6 +18,7 @@ import (
 	"github.com/sioagent/sioagent/config"
 	"github.com/sioagent/sioagent/protocol/senml"
 	"github.com/sioagent/sioagent/sensors"
+	"github.com/sioagent/sioagent/sensors/drivers"
 )
 
 // testWait bounds polling for a state the agent reaches by itself.
@@ -95,7 +96,7 @@ func testConfig(t testing.TB, format string) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
 	data := fmt.Sprintf(format, filepath.Join(dir, "outbox.db"), filepath.Join(dir, "run"))
-	cfg, err := config.Parse("test.toml", []byte(data), nil)
+	cfg, err := config.Parse("test.toml", []byte(data), nil, drivers.New())
 	if err != nil {
 		t.Fatal(err)
 	}

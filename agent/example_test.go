@@ -11,6 +11,7 @@ import (
 
 	"github.com/sioagent/sioagent/agent"
 	"github.com/sioagent/sioagent/config"
+	"github.com/sioagent/sioagent/sensors/drivers"
 )
 
 // Example wires an agent from a small config, registers an application
@@ -36,7 +37,7 @@ path = %q
 [agent]
 runtime_dir = %q
 `, filepath.Join(dir, "outbox.db"), dir)
-	cfg, err := config.Parse("demo.toml", []byte(toml), nil)
+	cfg, err := config.Parse("demo.toml", []byte(toml), nil, drivers.New())
 	if err != nil {
 		log.Fatal(err)
 	}

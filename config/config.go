@@ -3,8 +3,14 @@
 // The format is strict: an unknown key, a key that does not apply to a
 // sensor's driver, a value of the wrong type or out of range fails the whole
 // load with an *Error that names the file, the key (for example
-// "server.url" or "sensors[2].interval") and the reason, including what is
-// allowed. The first error in document order is reported.
+// "server.url" or `sensors."greenhouse".interval`) and the reason,
+// including what is allowed. The first error in document order is
+// reported.
+//
+// A [[sensors]] table has common keys (name, driver, interval, timeout,
+// enabled), parsed here, and its driver's keys, which the driver's own
+// package decodes through a Table: config imports no driver. The Drivers
+// passed to Load or Parse say which drivers exist.
 //
 // Durations are strings accepted by time.ParseDuration ("10s", "1m30s");
 // sizes are strings such as "64MiB" (B, KB, KiB, MB, MiB, GB, GiB; KB is
@@ -18,6 +24,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -248,8 +255,9 @@ type Agent struct {
 }
 
 // Load reads and parses the configuration file at path, taking
-// environment-dependent defaults from the process environment.
-func Load(path string) (*Config, error) {
+// environment-dependent defaults from the process environment and the
+// sensors' driver keys from drivers.
+func Load(path string, drivers *Drivers) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
@@ -262,22 +270,29 @@ func Load(path string) (*Config, error) {
 	if len(data) > MaxFileSize {
 		return nil, &Error{File: path, Key: "file", Reason: fmt.Sprintf("larger than %d bytes; a configuration file must be smaller", MaxFileSize)}
 	}
-	return Parse(path, data, os.Getenv)
+	return Parse(path, data, os.Getenv, drivers)
 }
 
 // Parse parses and validates a configuration. file names it in errors and
 // becomes Config.File; getenv supplies the environment (nil means an empty
-// environment).
-func Parse(file string, data []byte, getenv func(string) string) (*Config, error) {
+// environment); drivers are the sensor drivers [[sensors]] tables may name
+// (required: package sensors/drivers builds sioagent's).
+func Parse(file string, data []byte, getenv func(string) string, drivers *Drivers) (*Config, error) {
+	if drivers == nil {
+		return nil, errNoDrivers
+	}
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	c, err := parse(file, data, getenv)
+	c, err := parse(file, data, getenv, drivers)
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
 }
+
+// errNoDrivers is Parse's error when it is given no Drivers.
+var errNoDrivers = errors.New("config: Parse needs the sensor drivers (package sensors/drivers)")
 
 // SensorByName returns the sensor with the given name.
 func (c *Config) SensorByName(name string) (Sensor, bool) {
@@ -293,8 +308,10 @@ func (c *Config) SensorByName(name string) (Sensor, bool) {
 type Error struct {
 	// File is the configuration file.
 	File string
-	// Key is the dotted key, e.g. "server.url" or "sensors[2].interval"; for
-	// a TOML syntax error it is "line N".
+	// Key is the dotted key, e.g. "server.url" or
+	// `sensors."greenhouse".interval` (a sensor is named by its name, or by
+	// its index, "sensors[2]", when it has no valid name); for a TOML
+	// syntax error it is "line N".
 	Key string
 	// Reason says what is wrong and what is allowed.
 	Reason string

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/sioagent/sioagent/config"
+	"github.com/sioagent/sioagent/sensors/bme280"
+	"github.com/sioagent/sioagent/sensors/drivers"
 )
 
 func ExampleParse() {
@@ -25,19 +27,21 @@ interval = "30s"
 		}
 		return ""
 	}
-	c, err := config.Parse("config.toml", []byte(doc), getenv)
+	reg := drivers.New() // every sensor driver sioagent has
+	c, err := config.Parse("config.toml", []byte(doc), getenv, reg)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	s, _ := c.SensorByName("greenhouse")
 	fmt.Println(c.Server.TokenFile, c.Server.AckTimeout, c.Outbox.MaxBytes)
-	fmt.Printf("%s bus %s address %#x every %s\n", s.Driver, s.Bus, s.Address, s.Interval)
+	chip := s.Options.(bme280.Config) // what the bme280 driver decoded
+	fmt.Printf("%s bus %s address %#x every %s\n", s.Driver, chip.Bus, chip.Address, s.Interval)
 
-	_, err = config.Parse("config.toml", []byte(doc+"adress = 0x77\n"), getenv)
+	_, err = config.Parse("config.toml", []byte(doc+"adress = 0x77\n"), getenv, reg)
 	fmt.Println(err)
 	// Output:
 	// /run/credentials/sioagent.service/token 10s 67108864
 	// bme280 bus 1 address 0x76 every 30s
-	// config.toml: sensors[0].adress: unknown key; did you mean "address"?
+	// config.toml: sensors."greenhouse".adress: unknown key; did you mean "address"?
 }

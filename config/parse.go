@@ -28,10 +28,10 @@ var (
 
 // Bounds of the durations outside [[sensors]].
 var (
-	timeoutBounds  = durBounds{min: MinTimeout, max: MaxTimeout}
-	delayBounds    = durBounds{max: MaxTimeout}
-	maxAgeBounds   = durBounds{zero: "no age limit"}
-	batchDelayBnds = durBounds{max: MaxBatchMaxDelay}
+	timeoutBounds  = DurationRange{Min: MinTimeout, Max: MaxTimeout}
+	delayBounds    = DurationRange{Max: MaxTimeout}
+	maxAgeBounds   = DurationRange{Zero: "no age limit"}
+	batchDelayBnds = DurationRange{Max: MaxBatchMaxDelay}
 )
 
 // Allowed values of enumerated keys.
@@ -52,15 +52,17 @@ type parser struct {
 	// pos maps a key path (elements joined by joinPath; array-of-tables
 	// elements are numbered) to the index of its first key in the document.
 	pos map[string]int
+	// drivers decode the driver keys of [[sensors]] tables.
+	drivers *Drivers
 }
 
-func parse(file string, data []byte, getenv func(string) string) (*Config, error) {
+func parse(file string, data []byte, getenv func(string) string, drivers *Drivers) (*Config, error) {
 	var raw map[string]any
 	md, err := toml.Decode(string(data), &raw)
 	if err != nil {
 		return nil, syntaxError(file, err)
 	}
-	p := &parser{file: file, getenv: getenv, pos: keyPositions(md)}
+	p := &parser{file: file, getenv: getenv, pos: keyPositions(md), drivers: drivers}
 	c := &Config{File: file}
 	setDefaults(c)
 	done := make(map[string]bool, len(sectionNames))
@@ -154,7 +156,7 @@ func (p *parser) section(c *Config, name string, v any) *Error {
 	}
 	tbl, ok := v.(map[string]any)
 	if !ok {
-		return p.errf(name, "must be a table ([%s]), got %s", name, describe(v))
+		return p.errf(name, "must be a table ([%s]), got %s", name, Describe(v))
 	}
 	for _, k := range p.ordered(tbl, name) {
 		if err := p.sectionKey(c, name, k, tbl[k]); err != nil {
@@ -293,7 +295,7 @@ func (p *parser) serverURL(key string, v any) (string, *Error) {
 	case u.Scheme == "":
 		return "", p.errf(key, "no scheme; must start with http://, https://, ws:// or wss://")
 	case !contains(urlSchemes, u.Scheme):
-		return "", p.errf(key, "scheme %q is not allowed; must be %s", u.Scheme, quoteList(urlSchemes))
+		return "", p.errf(key, "scheme %q is not allowed; must be %s", u.Scheme, QuoteList(urlSchemes))
 	case u.User != nil:
 		return "", p.errf(key, "must not contain user info (user@host); put the secret in token_file or headers")
 	case u.Host == "" || u.Hostname() == "":
@@ -335,13 +337,13 @@ func (p *parser) transports(key string, v any) ([]string, *Error) {
 	const allowed = `["websocket"], ["polling"], ["polling", "websocket"] or ["websocket", "polling"]`
 	arr, ok := v.([]any)
 	if !ok {
-		return nil, p.errf(key, "must be an array of transport names, got %s; allowed: %s", describe(v), allowed)
+		return nil, p.errf(key, "must be an array of transport names, got %s; allowed: %s", Describe(v), allowed)
 	}
 	out := make([]string, 0, len(arr))
 	for _, e := range arr {
 		s, ok := e.(string)
 		if !ok {
-			return nil, p.errf(key, "must contain strings, got %s; allowed: %s", describe(e), allowed)
+			return nil, p.errf(key, "must contain strings, got %s; allowed: %s", Describe(e), allowed)
 		}
 		out = append(out, s)
 	}
@@ -365,7 +367,7 @@ func quoteArray(list []string) string {
 func (p *parser) headers(key string, v any) (map[string]string, *Error) {
 	tbl, ok := v.(map[string]any)
 	if !ok {
-		return nil, p.errf(key, "must be a table of header names to string values, got %s", describe(v))
+		return nil, p.errf(key, "must be a table of header names to string values, got %s", Describe(v))
 	}
 	out := make(map[string]string, len(tbl))
 	seen := make(map[string]string, len(tbl))
@@ -497,7 +499,7 @@ func (p *parser) event(key string, v any) (string, *Error) {
 		return "", err
 	}
 	if contains(reservedEvents, s) {
-		return "", p.errf(key, "%q is reserved by Socket.IO; must not be one of %s", s, quoteList(reservedEvents))
+		return "", p.errf(key, "%q is reserved by Socket.IO; must not be one of %s", s, QuoteList(reservedEvents))
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < ' ' || c == 0x7f {

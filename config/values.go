@@ -12,8 +12,8 @@ import (
 // maxSuggestDistance is the largest edit distance for a "did you mean".
 const maxSuggestDistance = 2
 
-// describe names a decoded TOML value's type and, for scalars, the value.
-func describe(v any) string {
+// Describe names a decoded TOML value's type and, for scalars, the value.
+func Describe(v any) string {
 	switch v := v.(type) {
 	case string:
 		return "string " + strconv.Quote(v)
@@ -46,8 +46,8 @@ func fmtDur(d time.Duration) string {
 	return s
 }
 
-// quoteList formats allowed string values: "a", "b" or "c".
-func quoteList(vals []string) string {
+// QuoteList formats allowed string values: "a", "b" or "c".
+func QuoteList(vals []string) string {
 	q := make([]string, len(vals))
 	for i, v := range vals {
 		q[i] = strconv.Quote(v)
@@ -74,7 +74,7 @@ func (p *parser) errf(key, format string, args ...any) *Error {
 func (p *parser) str(key string, v any) (string, *Error) {
 	s, ok := v.(string)
 	if !ok {
-		return "", p.errf(key, "must be a string, got %s", describe(v))
+		return "", p.errf(key, "must be a string, got %s", Describe(v))
 	}
 	return s, nil
 }
@@ -102,14 +102,14 @@ func (p *parser) oneOf(key string, v any, allowed ...string) (string, *Error) {
 			return s, nil
 		}
 	}
-	return "", p.errf(key, "%q is not allowed; must be %s", s, quoteList(allowed))
+	return "", p.errf(key, "%q is not allowed; must be %s", s, QuoteList(allowed))
 }
 
 // boolean decodes a boolean.
 func (p *parser) boolean(key string, v any) (bool, *Error) {
 	b, ok := v.(bool)
 	if !ok {
-		return false, p.errf(key, "must be true or false, got %s", describe(v))
+		return false, p.errf(key, "must be true or false, got %s", Describe(v))
 	}
 	return b, nil
 }
@@ -118,7 +118,7 @@ func (p *parser) boolean(key string, v any) (bool, *Error) {
 func (p *parser) integer(key string, v any, lo, hi int64) (int64, *Error) {
 	n, ok := v.(int64)
 	if !ok {
-		return 0, p.errf(key, "must be an integer from %d to %d, got %s", lo, hi, describe(v))
+		return 0, p.errf(key, "must be an integer from %d to %d, got %s", lo, hi, Describe(v))
 	}
 	if n < lo || n > hi {
 		return 0, p.errf(key, "%d is out of range; must be from %d to %d", n, lo, hi)
@@ -135,7 +135,7 @@ func (p *parser) float(key string, v any) (float64, *Error) {
 	case int64:
 		f = float64(v)
 	default:
-		return 0, p.errf(key, "must be a number, got %s", describe(v))
+		return 0, p.errf(key, "must be a number, got %s", Describe(v))
 	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, p.errf(key, "%v is not allowed; must be a finite number", f)
@@ -143,18 +143,23 @@ func (p *parser) float(key string, v any) (float64, *Error) {
 	return f, nil
 }
 
-// durBounds says which durations a key accepts.
-type durBounds struct {
-	min, max time.Duration // max 0 means no upper bound
-	// zero, when not empty, says what "0s" means; 0 is then accepted.
-	zero string
+// DurationRange says which durations a key accepts.
+type DurationRange struct {
+	// Min is the shortest duration accepted; 0 is never accepted unless
+	// Zero is set.
+	Min time.Duration
+	// Max is the longest duration accepted; 0 means no upper bound.
+	Max time.Duration
+	// Zero, when not empty, says what "0s" means ("off"); 0 is then
+	// accepted.
+	Zero string
 }
 
 // duration decodes a duration string within b.
-func (p *parser) duration(key string, v any, b durBounds) (time.Duration, *Error) {
+func (p *parser) duration(key string, v any, b DurationRange) (time.Duration, *Error) {
 	s, ok := v.(string)
 	if !ok {
-		return 0, p.errf(key, "must be a duration string like \"10s\", got %s", describe(v))
+		return 0, p.errf(key, "must be a duration string like \"10s\", got %s", Describe(v))
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
@@ -163,29 +168,29 @@ func (p *parser) duration(key string, v any, b durBounds) (time.Duration, *Error
 	switch {
 	case d < 0:
 		return 0, p.errf(key, "%q is negative; %s", s, b.allowed())
-	case d == 0 && b.zero != "":
+	case d == 0 && b.Zero != "":
 		return 0, nil
-	case d < b.min || d == 0:
+	case d < b.Min || d == 0:
 		return 0, p.errf(key, "%q is too short; %s", s, b.allowed())
-	case b.max > 0 && d > b.max:
+	case b.Max > 0 && d > b.Max:
 		return 0, p.errf(key, "%q is too long; %s", s, b.allowed())
 	}
 	return d, nil
 }
 
 // allowed describes the accepted range.
-func (b durBounds) allowed() string {
+func (b DurationRange) allowed() string {
 	var s string
 	switch {
-	case b.zero != "":
-		s = "must be \"0s\" (" + b.zero + ") or more"
-	case b.min > 0:
-		s = "must be at least " + fmtDur(b.min)
+	case b.Zero != "":
+		s = "must be \"0s\" (" + b.Zero + ") or more"
+	case b.Min > 0:
+		s = "must be at least " + fmtDur(b.Min)
 	default:
 		s = "must be more than 0"
 	}
-	if b.max > 0 {
-		s += " and at most " + fmtDur(b.max)
+	if b.Max > 0 {
+		s += " and at most " + fmtDur(b.Max)
 	}
 	return s
 }
@@ -244,7 +249,7 @@ func (p *parser) size(key string, v any, lo, hi int64) (int64, *Error) {
 			return 0, p.errf(key, "%q is not a size; use an integer with an optional unit B, KB, KiB, MB, MiB, GB or GiB, like \"64MiB\"", v)
 		}
 	default:
-		return 0, p.errf(key, "must be a size string like \"64MiB\" or an integer of bytes, got %s", describe(v))
+		return 0, p.errf(key, "must be a size string like \"64MiB\" or an integer of bytes, got %s", Describe(v))
 	}
 	if n < lo || n > hi {
 		return 0, p.errf(key, "%d bytes is out of range; must be from %s to %s", n, fmtSize(lo), fmtSize(hi))

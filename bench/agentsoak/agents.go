@@ -11,6 +11,7 @@ import (
 
 	"github.com/sioagent/sioagent/agent"
 	"github.com/sioagent/sioagent/config"
+	"github.com/sioagent/sioagent/sensors/drivers"
 	"github.com/sioagent/sioagent/store"
 )
 
@@ -87,7 +88,7 @@ max = 80.0
 		filepath.Join(dir, "outbox.db"), batchMaxRecords, batchMaxDelay,
 		filepath.Join(dir, "run"), shutdownTimeout,
 		sensorIntervals[0], sensorIntervals[1], sensorIntervals[2])
-	cfg, err := config.Parse("agentsoak.toml", []byte(toml), nil)
+	cfg, err := config.Parse("agentsoak.toml", []byte(toml), nil, drivers.New())
 	if err != nil {
 		return nil, fmt.Errorf("agent config: %w", err)
 	}

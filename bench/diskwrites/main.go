@@ -29,6 +29,7 @@ import (
 	"github.com/sioagent/sioagent/bench/internal/diskio"
 	"github.com/sioagent/sioagent/config"
 	"github.com/sioagent/sioagent/internal/nodeserver"
+	"github.com/sioagent/sioagent/sensors/drivers"
 )
 
 // Limits of one run.
@@ -77,7 +78,7 @@ func Measure(ctx context.Context, dir, serverURL string, n, nSensors int, interv
 	for i := range nSensors {
 		fmt.Fprintf(&toml, "[[sensors]]\nname = \"s%d\"\ndriver = \"sim\"\nsignal = \"sine\"\ninterval = %q\n", i, interval.String())
 	}
-	cfg, err := config.Parse("diskwrites.toml", []byte(toml.String()), func(string) string { return "" })
+	cfg, err := config.Parse("diskwrites.toml", []byte(toml.String()), func(string) string { return "" }, drivers.New())
 	if err != nil {
 		return Result{}, err
 	}

@@ -434,8 +434,8 @@ func TestAgentRefusesBadConfig(t *testing.T) {
 	}{
 		{"syntax", "[device\n", []string{"line"}},
 		{"unknown key", "[device]\nid = \"x\"\ncolour = \"red\"\n", []string{"device.colour"}},
-		{"bad duration", strings.Replace(string(data), `interval = "1s"`, `interval = "soon"`, 1), []string{"sensors[0].interval", "soon"}},
-		{"unknown driver", strings.Replace(string(data), `driver = "sim"`, `driver = "bme999"`, 1), []string{"sensors[0].driver", "bme999"}},
+		{"bad duration", strings.Replace(string(data), `interval = "1s"`, `interval = "soon"`, 1), []string{`sensors."counter".interval`, "soon"}},
+		{"unknown driver", strings.Replace(string(data), `driver = "sim"`, `driver = "bme999"`, 1), []string{`sensors."counter".driver`, "bme999"}},
 	}
 	for _, c := range cases {
 		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".toml")

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/sioagent/sioagent/agent"
-	"github.com/sioagent/sioagent/config"
 	"github.com/sioagent/sioagent/sensors/clock"
 )
 
@@ -31,7 +30,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if code, ok := parseArgs(fs, args, 0); !ok {
 		return code
 	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "sioagent: config: %v\n", err)
 		return exitConfig

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/sioagent/sioagent/agent"
-	"github.com/sioagent/sioagent/config"
 	"github.com/sioagent/sioagent/store"
 )
 
@@ -63,7 +62,7 @@ func runQueue(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	rd, path := *dir, *file
 	if *cfgPath != "" {
-		cfg, err := config.Load(*cfgPath)
+		cfg, err := loadConfig(*cfgPath)
 		if err != nil {
 			fmt.Fprintf(stderr, "sioagent: config: %v\n", err)
 			return exitConfig

@@ -11,7 +11,6 @@ import (
 	"syscall"
 
 	"github.com/sioagent/sioagent/agent"
-	"github.com/sioagent/sioagent/config"
 )
 
 // exitConfig is the exit code for a configuration that cannot be used
@@ -43,7 +42,7 @@ func runRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "sioagent: config: %v\n", err)
 		return exitConfig
@@ -83,7 +82,7 @@ func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, path string, a *agen
 		case <-ctx.Done():
 			return
 		case <-hup:
-			cfg, err := config.Load(path)
+			cfg, err := loadConfig(path)
 			if err != nil {
 				log.Error("reload refused: config does not load; keeping the running sensors", "err", err)
 				continue

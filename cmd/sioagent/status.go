@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/sioagent/sioagent/agent"
-	"github.com/sioagent/sioagent/config"
 )
 
 // statusTimeout bounds asking the running agent.
@@ -38,7 +37,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	rd := *dir
 	if rd == "" && *cfgPath != "" {
-		cfg, err := config.Load(*cfgPath)
+		cfg, err := loadConfig(*cfgPath)
 		if err != nil {
 			fmt.Fprintf(stderr, "sioagent: config: %v\n", err)
 			return exitConfig

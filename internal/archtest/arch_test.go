@@ -13,7 +13,10 @@ import (
 const module = "github.com/sioagent/sioagent"
 
 // rule says which of our packages (and which outside paths) a package may
-// import. Packages are named relative to the module.
+// import. Packages are named relative to the module. A rule named "p"
+// covers p and the packages below it that have no rule of their own; a
+// rule named "p/" covers only the packages below p, and is tried before
+// the rule named "p".
 type rule struct {
 	// ours lists the module packages it may import; "*" allows any.
 	ours []string
@@ -34,11 +37,19 @@ var rules = map[string]rule{
 	"protocol/socketio": {ours: []string{"protocol/engineio", leaf}, forbidden: []string{periphHost, "go.etcd.io/bbolt"}},
 	"protocol/senml":    {ours: []string{leaf}, forbidden: []string{periphHost}},
 	"store":             {ours: []string{leaf}, forbidden: []string{periphHost}},
-	"sensors":           {ours: []string{"sensors", "sensors/", leaf}, forbidden: []string{periphHost}},
-	"outbox":            {ours: []string{"store", "protocol/", leaf}, forbidden: []string{periphHost}},
-	"config":            {ours: []string{"protocol/senml", leaf}, forbidden: []string{periphHost}},
-	"telemetry":         {ours: []string{"protocol/senml", "sensors", "outbox", leaf}, forbidden: []string{periphHost, "go.etcd.io/bbolt"}},
-	"agent":             {ours: []string{"protocol/", "store", "outbox", "telemetry", "sensors", "sensors/", "config", "internal/"}, forbidden: []string{periphHost}},
+	"sensors":           {ours: []string{leaf}, forbidden: []string{periphHost}},
+	// A driver (or helper) under sensors/ may use the sensors API, the
+	// shared internals and config's decoding, never another driver.
+	"sensors/":         {ours: []string{"sensors", "sensors/internal/", "config", "protocol/senml", leaf}, forbidden: []string{periphHost}},
+	"sensors/drivers":  {ours: []string{"config", "sensors/"}, forbidden: []string{periphHost}},
+	"sensors/internal": {ours: []string{"sensors", "sensors/internal/", "config", leaf}, forbidden: []string{periphHost}},
+	"outbox":           {ours: []string{"store", "protocol/", leaf}, forbidden: []string{periphHost}},
+	"config":           {ours: []string{"protocol/senml", leaf}, forbidden: []string{periphHost}},
+	// The stored readings batch and its conversion to SenML: below agent,
+	// above outbox.
+	"telemetry": {ours: []string{"protocol/senml", "sensors", "outbox", leaf}, forbidden: []string{periphHost, "go.etcd.io/bbolt"}},
+	// The agent opens sensors through sensors.Spec and knows no driver.
+	"agent": {ours: []string{"protocol/", "store", "outbox", "telemetry", "sensors", "sensors/clock", "config", "internal/"}, forbidden: []string{periphHost}},
 }
 
 type pkg struct {
@@ -75,6 +86,9 @@ func ruleFor(rel string) (rule, bool) {
 			break
 		}
 		name = name[:i]
+		if r, ok := rules[name+"/"]; ok {
+			return r, true
+		}
 	}
 	return rule{}, false
 }
@@ -136,5 +150,21 @@ func TestRulesCanFail(t *testing.T) {
 		if r, _ := ruleFor(layer); !allowed(r, leaf) || allowed(r, "internal/nodeserver") {
 			t.Fatalf("the %s rule does not allow the leaf package %s, or allows a test helper", layer, leaf)
 		}
+	}
+	if r, _ := ruleFor("config"); allowed(r, "sensors/bme280") || allowed(r, "sensors") || allowed(r, "sensors/drivers") {
+		t.Fatal("the config rule lets config import a driver")
+	}
+	if r, _ := ruleFor("sensors/bme280"); !allowed(r, "sensors") || !allowed(r, "config") || !allowed(r, "sensors/internal/i2cconf") ||
+		allowed(r, "sensors/sht3x") || allowed(r, "agent") {
+		t.Fatal("the rule of a driver under sensors/ does not keep drivers independent")
+	}
+	if r, _ := ruleFor("sensors"); allowed(r, "config") || allowed(r, "sensors/gpio") {
+		t.Fatal("the sensors rule lets the sensors API import config or a driver")
+	}
+	if r, _ := ruleFor("sensors/drivers"); !allowed(r, "sensors/gpio") || allowed(r, "agent") {
+		t.Fatal("the sensors/drivers rule does not let it list the drivers, or lets it import the agent")
+	}
+	if r, _ := ruleFor("agent"); allowed(r, "sensors/gpio") || allowed(r, "sensors/drivers") {
+		t.Fatal("the agent rule lets the agent import a driver")
 	}
 }

@@ -1,0 +1,12 @@
+package main
+
+import (
+	"github.com/sioagent/sioagent/config"
+	"github.com/sioagent/sioagent/sensors/drivers"
+)
+
+// loadConfig loads the configuration file at path with every sensor driver
+// sioagent has.
+func loadConfig(path string) (*config.Config, error) {
+	return config.Load(path, drivers.New())
+}
