@@ -10,16 +10,24 @@
 #   make fuzz    every Go fuzz target (of FUZZPKGS) for FUZZTIME each, one at a time
 #   make bench   all benchmarks with allocation counts, then the bytes written
 #                to disk per reading (bench/diskwrites)
-#   make cross   compile every package for linux/arm (v6, v7) and arm64
+#   make cross   compile every package for linux/arm (v6, v7) and arm64, vet
+#                for ARMv6; cross/check.sh
+#   make test-arm run the tests built for ARMv6 under qemu-arm; cross/test-arm.sh
 #   make size-check the release binaries' sizes against the smallest HTTPS
-#                client (cross/size): fails above 1.40 times it on ARMv6, arm64
-#   make test-arm run the tests built for ARMv6 under qemu-arm
+#                client (cross/size): fails above cross/size.MaxRatio (1.58) times it
+#                on ARMv6 and arm64
 #   make test-boot install the .deb in Debian 12 booted under systemd-nspawn
 #                (amd64, and arm64 under qemu); needs root; scripts/bootroot.sh
+#   make build   the agent for this machine in bin/sioagent
 #   make dist    release binaries in dist/: linux armv6 (every Pi on a 32-bit
-#                OS), armv7, arm64 and amd64; static, stripped, reproducible
-#   make deb     Debian packages in dist/ (armhf, arm64, amd64); scripts/deb.sh
+#                OS), armv7, arm64 and amd64; static, stripped, reproducible;
+#                cross/dist.sh (make build-arm6, build-arm7, build-arm64: one)
+#   make deb     Debian packages in dist/ (armhf, arm64, amd64); cross/deb.sh
 #   make clean   remove build outputs and the server's node_modules
+#
+# Every binary of build, dist and deb comes from cross/build.sh, the one
+# place the release build flags are set; VERSION=... overrides its version
+# (default: git describe). cross/ holds these scripts and their tests.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -31,17 +39,11 @@ FUZZTIME  ?= 30s
 FUZZPKGS  ?= ./...
 DEMO_PORT ?= 3000
 DEMO_URL  ?= http://127.0.0.1:$(DEMO_PORT)
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -buildid= -X main.version=$(VERSION)
 
 SERVER_DIR := examples/server
 # npm writes node_modules/.package-lock.json on every install; it is older
 # than package-lock.json exactly when the installation is stale.
 NODE_STAMP := $(SERVER_DIR)/node_modules/.package-lock.json
-
-# The ARM targets of DESIGN.md section 5: Pi Zero/1 (ARMv6), Pi 2/3 32-bit
-# (ARMv7), 64-bit Pi OS (arm64). Static, no cgo.
-CROSS_TARGETS := arm/6 arm/7 arm64
 
 .PHONY: system-deps test fmt-check vet test-go test-mutants cross size-check test-arm test-boot demo fuzz bench node-deps clean dist build build-arm6 build-arm7 build-arm64 deb
 
@@ -88,13 +90,10 @@ test-go: node-deps
 test-mutants: node-deps
 	GO=$(GO) scripts/mutants.sh
 
+# The Raspberry Pi targets (cross/lib.sh): Pi Zero/1 (ARMv6), Pi 2/3 32-bit
+# (ARMv7), 64-bit Pi OS (arm64). Static, no cgo.
 cross:
-	@for t in $(CROSS_TARGETS); do \
-	  arch=$${t%%/*}; arm=""; [ "$$t" != "$$arch" ] && arm=$${t#*/}; \
-	  echo "GOOS=linux GOARCH=$$arch$${arm:+ GOARM=$$arm} CGO_ENABLED=0 $(GO) build ./..."; \
-	  GOOS=linux GOARCH=$$arch GOARM=$$arm CGO_ENABLED=0 $(GO) build ./...; \
-	done
-	GOOS=linux GOARCH=arm GOARM=6 CGO_ENABLED=0 $(GO) vet ./...
+	GO=$(GO) cross/check.sh
 
 # Builds sioagent and cross/size/testdata/floor (one HTTPS request, std
 # only) with the release flags for each release target, prints the sizes
@@ -103,27 +102,14 @@ cross:
 size-check:
 	GO=$(GO) SIOAGENT_SIZE_CHECK=1 $(GO) test -count=1 -v -run '^TestBinarySize$$' ./cross/size/
 
-# The tests of these packages also run built for a Pi Zero/1 (ARMv6, 32-bit)
-# under qemu user emulation (Debian package qemu-user), without -race (not
-# available on arm).
-ARM_TEST_PKGS ?= ./store/... ./sensors/... ./protocol/... ./config/... ./agent/...
-QEMU_ARM      ?= qemu-arm
-# These re-execute their test binary (crash and end-to-end tests), so they
-# run through binfmt_misc (scripts/binfmt.sh registers qemu-arm from
-# qemu-user-static); QEMU_CPU reaches the re-executed children too. Where
-# binfmt_misc cannot be used they are skipped with a message.
-ARM_REEXEC_PKGS ?= ./cmd/sioagent/... ./outbox/...
-
+# The tests of most packages also run built for a Pi Zero/1 (ARMv6) under
+# qemu user emulation; the ones that re-execute their test binary through
+# binfmt_misc. ARM_TEST_PKGS, ARM_REEXEC_PKGS and QEMU_ARM given to make
+# reach the script, which documents them.
 test-arm:
-	@command -v $(QEMU_ARM) >/dev/null || { echo "test-arm: $(QEMU_ARM) not found (Debian: apt-get install qemu-user)"; exit 1; }
-	GOOS=linux GOARCH=arm GOARM=6 CGO_ENABLED=0 $(GO) test -count=1 -exec '$(QEMU_ARM) -cpu arm1176' $(ARM_TEST_PKGS)
-	@rc=0; scripts/binfmt.sh arm || rc=$$?; \
-	if [ $$rc -eq 3 ]; then echo "test-arm: SKIPPED $(ARM_REEXEC_PKGS): qemu-arm cannot be registered with binfmt_misc here"; exit 0; fi; \
-	[ $$rc -eq 0 ] || exit $$rc; \
-	echo "QEMU_CPU=arm1176 GOOS=linux GOARCH=arm GOARM=6 CGO_ENABLED=0 $(GO) test -count=1 $(ARM_REEXEC_PKGS)"; \
-	QEMU_CPU=arm1176 GOOS=linux GOARCH=arm GOARM=6 CGO_ENABLED=0 $(GO) test -count=1 $(ARM_REEXEC_PKGS)
+	GO=$(GO) cross/test-arm.sh
 
-# The boot tests (systemd/boot_test.go): the .deb installed in a Debian 12
+# The boot tests (systemd/bootsteps_test.go): the .deb installed in a Debian 12
 # booted with systemd-nspawn, against the Node server. The Debian trees are
 # cached outside the repository (SIOAGENT_CACHE, default
 # /var/cache/sioagent-test).
@@ -133,24 +119,25 @@ test-boot: node-deps
 ## Release binaries ------------------------------------------------------------
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/sioagent ./cmd/sioagent
+	GO=$(GO) cross/build.sh native bin/sioagent
 
 build-arm6:
-	GOOS=linux GOARCH=arm GOARM=6 CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/sioagent-linux-armv6 ./cmd/sioagent
+	GO=$(GO) cross/dist.sh dist arm/6
 
 build-arm7:
-	GOOS=linux GOARCH=arm GOARM=7 CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/sioagent-linux-armv7 ./cmd/sioagent
+	GO=$(GO) cross/dist.sh dist arm/7
 
 build-arm64:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/sioagent-linux-arm64 ./cmd/sioagent
+	GO=$(GO) cross/dist.sh dist arm64
 
-dist: build-arm6 build-arm7 build-arm64
-	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/sioagent-linux-amd64 ./cmd/sioagent
-	cd dist && sha256sum sioagent-linux-* > SHA256SUMS
+# Every release binary and dist/SHA256SUMS of them.
+dist:
+	GO=$(GO) cross/dist.sh dist
 
-# One .deb per architecture with unit, user and config (DESIGN.md section 5).
+# One .deb per architecture with the binary, the systemd unit, the sysusers
+# entry, the udev rules and the example config as a conffile.
 deb:
-	for arch in armhf arm64 amd64; do GO='$(GO)' scripts/deb.sh $$arch dist; done
+	for arch in armhf arm64 amd64; do GO='$(GO)' cross/deb.sh $$arch dist; done
 
 ## Demo, fuzzing, benchmarks -------------------------------------------------
 

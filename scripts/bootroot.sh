@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Prints the path of a pristine Debian 12 (bookworm) root file system for
-# the boot tests (systemd/boot_test.go), building it first with debootstrap
+# the boot tests (systemd/bootsteps_test.go), building it first with debootstrap
 # when it is not cached yet:
 #
 #   scripts/bootroot.sh ARCH [CACHEDIR]
 #
 # ARCH is amd64 or arm64 (arm64 needs qemu-aarch64 registered with
-# binfmt_misc: scripts/binfmt.sh). The tree is debootstrap's minbase variant
+# binfmt_misc: cross/binfmt.sh). The tree is debootstrap's minbase variant
 # with systemd, systemd-sysv, dbus, procps and udev: the smallest Debian that
 # boots under systemd-nspawn --boot, has what the package depends on, and
 # can check its udev rules. It is cached in CACHEDIR (default

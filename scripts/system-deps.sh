@@ -5,7 +5,7 @@
 # tests of make test-arm), and for the boot tests (make test-boot)
 # systemd-container (systemd-nspawn), debootstrap with
 # debian-archive-keyring, and qemu-user-static (the interpreters
-# scripts/binfmt.sh registers for arm64 and ARMv6 binaries), and fuse3
+# cross/binfmt.sh registers for arm64 and ARMv6 binaries), and fuse3
 # (fusermount3, with which the power-cut filesystem of internal/powercut
 # mounts where it cannot mount directly). Uses apt-get
 # as root, or through sudo.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sioagent/sioagent/internal/debbuild"
 )
 
 // TestBootDebianAMD64 installs the amd64 package in a booted Debian 12 and
@@ -21,8 +23,8 @@ import (
 func TestBootDebianAMD64(t *testing.T) {
 	requireBoot(t)
 	lower := bootRoot(t, "amd64")
-	src := snapshotSource(t, repoRoot)
-	newDeb := buildDeb(t, src, "amd64", t.TempDir())
+	src := debbuild.SnapshotSource(t, repoRoot)
+	newDeb := debbuild.Build(t, src, "amd64", t.TempDir())
 	release, releaseDeb := buildReleaseDeb(t, "amd64")
 	b := newBootRun(t, lower, "amd64")
 
@@ -68,7 +70,7 @@ func TestBootDebianARM64(t *testing.T) {
 		t.Fatalf("%s aarch64: %v\n%s", binfmtScript, err, errOut)
 	}
 	lower := bootRoot(t, "arm64")
-	deb := buildDeb(t, snapshotSource(t, repoRoot), "arm64", t.TempDir())
+	deb := debbuild.Build(t, debbuild.SnapshotSource(t, repoRoot), "arm64", t.TempDir())
 	b := newBootRun(t, lower, "arm64")
 	if arch := strings.TrimSpace(b.c.must("dpkg", "--print-architecture")); arch != "arm64" {
 		t.Fatalf("container architecture %q, want arm64", arch)
@@ -100,18 +102,18 @@ func buildReleaseDeb(t *testing.T, arch string) (tag, deb string) {
 		t.Fatalf("git archive %s: %v\n%s", tag, err, out)
 	}
 	// The release's own modules may not be in the cache: the proxy is
-	// allowed here (debEnv turns it off).
+	// allowed here (debbuild.Env turns it off).
 	var env []string
-	for _, kv := range debEnv() {
+	for _, kv := range debbuild.Env() {
 		if !strings.HasPrefix(kv, "GOPROXY=") {
 			env = append(env, kv)
 		}
 	}
 	env = append(env, "VERSION="+tag, "SOURCE_DATE_EPOCH="+strings.TrimSpace(string(epoch)))
 	start := time.Now()
-	stdout, errOut, err := runDebScript(t, tree, env, debBuildTimeout, arch, t.TempDir())
+	stdout, errOut, err := debbuild.Run(t, tree, env, debbuild.BuildTimeout, arch, t.TempDir())
 	if err != nil {
-		t.Fatalf("release %s: %s %s: %v\n%s", tag, debScript, arch, err, errOut)
+		t.Fatalf("release %s: %s %s: %v\n%s", tag, debbuild.Script, arch, err, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	deb = lines[len(lines)-1]
@@ -130,7 +132,7 @@ func (b *bootRun) upgrade(deb string) {
 		b.t.Errorf("dpkg -i of the new version did not restart the agent:\n%s", out)
 	}
 	st := b.waitStatus("the new version running", func(st agentStatus) bool {
-		return st.Version == testVersion && st.Outbox.Depth >= backlog.Outbox.Depth
+		return st.Version == debbuild.TestVersion && st.Outbox.Depth >= backlog.Outbox.Depth
 	})
 	// Still offline: every seq after the server's last is queued (a batch
 	// whose ack the cut lost is both stored and queued, hence >=).
@@ -142,7 +144,7 @@ func (b *bootRun) upgrade(deb string) {
 		b.t.Errorf("main pid %s unchanged by the upgrade", pid)
 	}
 	b.goOnline()
-	b.t.Logf("upgrade: %d queued batches delivered by %s", backlog.Outbox.Depth, testVersion)
+	b.t.Logf("upgrade: %d queued batches delivered by %s", backlog.Outbox.Depth, debbuild.TestVersion)
 }
 
 // checkLiveSecurity compares systemd-analyze security of the loaded unit

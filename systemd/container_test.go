@@ -17,6 +17,8 @@ import (
 // The boot tests install the packages in a Debian 12 booted under
 // systemd-nspawn: a real systemd as PID 1, the unit as shipped.
 const (
+	// repoRoot is the repository root, relative to this package.
+	repoRoot = ".."
 	// bootEnv set to "1" runs the boot tests (make test-boot sets it); they
 	// need root, systemd-nspawn, debootstrap and, the first time, Debian's
 	// mirror.
@@ -25,7 +27,7 @@ const (
 	bootRootScript = "scripts/bootroot.sh"
 	// binfmtScript registers qemu user emulation with binfmt_misc; exit
 	// status binfmtCannot means this machine cannot.
-	binfmtScript = "scripts/binfmt.sh"
+	binfmtScript = "cross/binfmt.sh"
 	binfmtCannot = 3
 
 	// rootBuildTimeout bounds a debootstrap (an emulated arm64 one
@@ -42,6 +44,8 @@ const (
 	pollEvery = 200 * time.Millisecond
 	// containerPath is PATH inside the container.
 	containerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	// scriptTimeout bounds a run of binfmt.sh.
+	scriptTimeout = time.Minute
 )
 
 // requireBoot skips the test unless the boot tests are asked for, and fails

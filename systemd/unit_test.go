@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sioagent/sioagent/internal/testenv"
 )
 
 const (
@@ -28,7 +30,7 @@ const (
 	agentPackage = "github.com/sioagent/sioagent/cmd/sioagent"
 
 	// requireSystemdEnv set to "1" turns a missing systemd tool into a failure.
-	requireSystemdEnv = "SIOAGENT_REQUIRE_SYSTEMD"
+	requireSystemdEnv = testenv.RequireSystemd
 
 	// maxExposure is the highest acceptable "systemd-analyze security" score
 	// (0.0 = locked down, 10.0 = unprotected); issue 6 asks for 2.0 or lower.

@@ -5,8 +5,7 @@
 // boot id) skips, so that `go test ./...` works anywhere. A skip in CI,
 // though, would hide a regression as quietly as a pass: `make test` sets
 // the SIOAGENT_REQUIRE_* variables below for what it can guarantee, and
-// with one set to 1 the matching skip becomes a failure. (The systemd
-// checks have their own, older SIOAGENT_REQUIRE_SYSTEMD; see systemd/.)
+// with one set to 1 the matching skip becomes a failure.
 package testenv
 
 import (
@@ -27,6 +26,10 @@ const (
 	// (/proc/sys/kernel/random/boot_id): the checks that depend on
 	// knowing the boot.
 	RequireBootID = "SIOAGENT_REQUIRE_BOOTID"
+	// RequireSystemd promises the systemd and Debian tools the unit and
+	// package checks run (systemd-analyze, systemd-sysusers, dpkg-deb):
+	// systemd/ and cross/.
+	RequireSystemd = "SIOAGENT_REQUIRE_SYSTEMD"
 )
 
 // Required reports whether the variable env is set to "1".

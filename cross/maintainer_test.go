@@ -1,4 +1,4 @@
-package systemd_test
+package cross_test
 
 import (
 	"context"
@@ -46,7 +46,7 @@ func newDpkgRoot(t *testing.T, systemd bool) string {
 	return root
 }
 
-// runMaintainerScript runs packaging/debian/<script> with args under root,
+// runMaintainerScript runs cross/debian/<script> with args under root,
 // with systemctl and systemd-sysusers replaced by logging stubs.
 func runMaintainerScript(t *testing.T, root, script string, env []string, args ...string) scriptRun {
 	t.Helper()

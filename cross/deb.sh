@@ -3,14 +3,15 @@
 # reproducibly (same source, same VERSION and SOURCE_DATE_EPOCH: the same
 # bytes), with dpkg-deb only.
 #
-#   scripts/deb.sh ARCH [OUTDIR]    writes OUTDIR/sioagent_<version>_<ARCH>.deb
-#   scripts/deb.sh --print-version  prints "<VERSION> <Debian version>"
+#   cross/deb.sh ARCH [OUTDIR]    writes OUTDIR/sioagent_<version>_<ARCH>.deb
+#   cross/deb.sh --print-version  prints "<VERSION> <Debian version>"
 #
-# ARCH is a Debian architecture:
-#   armhf  GOARCH=arm GOARM=6: one binary for every 32-bit Raspberry Pi OS,
-#          Pi Zero and 1 (ARMv6) included
-#   arm64  64-bit Raspberry Pi OS (Pi 3, 4, 5, Zero 2)
-#   amd64  PCs, for tests
+# ARCH is a Debian architecture; the binary is cross/build.sh's for the
+# target in brackets:
+#   armhf  [arm/6] one binary for every 32-bit Raspberry Pi OS, Pi Zero and
+#          1 (ARMv6) included
+#   arm64  [arm64] 64-bit Raspberry Pi OS (Pi 3, 4, 5, Zero 2)
+#   amd64  [amd64] PCs, for tests
 # OUTDIR defaults to dist/.
 #
 # Environment:
@@ -28,7 +29,7 @@
 # /usr/lib/sysusers.d/sioagent.conf (user, gpio and i2c groups),
 # /lib/udev/rules.d/60-sioagent.rules (GPIO and I2C nodes to those groups), /etc/sioagent/sioagent.toml (a conffile,
 # from configs/example.toml) and /usr/share/doc/sioagent/; the maintainer
-# scripts and the control template are in packaging/debian/.
+# scripts and the control template are in cross/debian/.
 set -euo pipefail
 umask 022
 
@@ -39,8 +40,9 @@ readonly DEB_VERSION_RE='^[0-9][A-Za-z0-9.+~]*$'
 # What git describe --always prints when there is no tag.
 readonly HASH_RE='^[0-9a-f]{7,40}$'
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-GO=${GO:-go}
+# shellcheck source=cross/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+root=$cross_root
 
 die() {
   echo "deb.sh: $*" >&2
@@ -48,8 +50,8 @@ die() {
 }
 
 usage() {
-  echo "usage: scripts/deb.sh armhf|arm64|amd64 [OUTDIR]" >&2
-  echo "       scripts/deb.sh --print-version" >&2
+  echo "usage: cross/deb.sh armhf|arm64|amd64 [OUTDIR]" >&2
+  echo "       cross/deb.sh --print-version" >&2
   exit 2
 }
 
@@ -104,13 +106,11 @@ deb_version() {
   echo "$v"
 }
 
-# go_env ARCH prints the GOARCH settings for a Debian architecture. The
-# micro-architecture levels are pinned so the environment cannot change them.
-go_env() {
+# build_target ARCH prints the cross/lib.sh target of a Debian architecture.
+build_target() {
   case "$1" in
-  armhf) echo "GOARCH=arm GOARM=6" ;;
-  arm64) echo "GOARCH=arm64 GOARM64=v8.0" ;;
-  amd64) echo "GOARCH=amd64 GOAMD64=v1" ;;
+  armhf) echo "arm/6" ;;
+  arm64 | amd64) echo "$1" ;;
   *) return 1 ;;
   esac
 }
@@ -139,8 +139,8 @@ copyright() {
 }
 
 build() {
-  local arch=$1 outdir=$2 epoch version debver goenv tmp pkgroot deb
-  goenv=$(go_env "$arch") || die "unknown architecture $arch (want armhf, arm64 or amd64)"
+  local arch=$1 outdir=$2 epoch version debver target tmp pkgroot deb
+  target=$(build_target "$arch") || die "unknown architecture $arch (want armhf, arm64 or amd64)"
   command -v dpkg-deb >/dev/null 2>&1 || die "dpkg-deb not found (Debian package dpkg)"
   epoch=$(source_date_epoch)
   [[ $epoch =~ ^[0-9]+$ ]] || die "SOURCE_DATE_EPOCH=$epoch is not a number of seconds"
@@ -154,11 +154,8 @@ build() {
   install -d -m 0755 "$pkgroot/DEBIAN" "$pkgroot/usr/bin" "$pkgroot/lib/systemd/system" \
     "$pkgroot/lib/udev/rules.d" "$pkgroot/usr/lib/sysusers.d" "$pkgroot/etc/sioagent" "$pkgroot/usr/share/doc/$PKG"
 
-  echo "deb.sh: go build $goenv (version $version)" >&2
-  # shellcheck disable=SC2086 # goenv is a list of assignments
-  (cd "$root" && env -u GOARM -u GOARM64 -u GOAMD64 GOOS=linux $goenv CGO_ENABLED=0 \
-    "$GO" build -trimpath -ldflags "-s -w -buildid= -X main.version=$version" \
-    -o "$pkgroot/usr/bin/$PKG" ./cmd/sioagent)
+  echo "deb.sh: go build for $target (version $version)" >&2
+  go_build "$target" "$version" "$pkgroot/usr/bin/$PKG"
   chmod 0755 "$pkgroot/usr/bin/$PKG"
 
   install -m 0644 "$root/systemd/sioagent.service" "$pkgroot/lib/systemd/system/sioagent.service"
@@ -172,7 +169,7 @@ build() {
   copyright >"$doc/copyright"
   chmod 0644 "$doc/copyright"
 
-  local deb_src=$root/packaging/debian s
+  local deb_src=$root/cross/debian s
   for s in postinst prerm postrm; do
     install -m 0755 "$deb_src/$s" "$pkgroot/DEBIAN/$s"
   done

@@ -1,47 +1,30 @@
-package systemd_test
+package cross_test
 
 import (
 	"bytes"
-	"context"
 	"debug/buildinfo"
 	"debug/elf"
 	"fmt"
-	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sioagent/sioagent/internal/debbuild"
 	"github.com/sioagent/sioagent/internal/testenv"
 )
 
 const (
 	// repoRoot is the repository root, relative to this package.
 	repoRoot = ".."
-	// debScript builds a package: scripts/deb.sh ARCH [OUTDIR].
-	debScript = "scripts/deb.sh"
 	// maintainerDir holds the maintainer scripts and the control template.
-	maintainerDir = "packaging/debian"
+	maintainerDir = "cross/debian"
 
-	// debBuildTimeout bounds one package build (a cold cross build of the
-	// agent on a busy machine included).
-	debBuildTimeout = 10 * time.Minute
 	// scriptTimeout bounds a run of a maintainer script or of --print-version.
 	scriptTimeout = time.Minute
-
-	// testVersion is the VERSION the package builds use; testDebVersion is
-	// the Debian version deb.sh must derive from it (a pre-release sorts
-	// before the release with "~").
-	testVersion    = "v1.4.0-rc1"
-	testDebVersion = "1.4.0~rc1"
-	// testEpoch is the SOURCE_DATE_EPOCH of the package builds
-	// (2023-11-14 22:13:20 UTC).
-	testEpoch = 1700000000
 
 	// wantMaintainer and wantDepends are fixed control fields; systemd 247
 	// is the first with LoadCredential=.
@@ -52,6 +35,14 @@ const (
 	conffile = "/etc/sioagent/sioagent.toml"
 	// stateDir is the outbox directory the package must never delete.
 	stateDir = "/var/lib/sioagent"
+)
+
+// The package builds of these tests (internal/debbuild).
+const (
+	debScript      = debbuild.Script
+	testVersion    = debbuild.TestVersion
+	testDebVersion = debbuild.TestDebVersion
+	testEpoch      = debbuild.TestEpoch
 )
 
 // debVersionRe is a valid Debian version without epoch or revision.
@@ -92,107 +83,6 @@ var (
 	archARMHF = debArch{"armhf", elf.EM_ARM, elf.ELFCLASS32,
 		map[string]string{"GOARCH": "arm", "GOARM": "6", "CGO_ENABLED": "0", "-trimpath": "true"}}
 )
-
-// snapshotSkip names the directories and root files a source snapshot leaves
-// out: VCS data, build outputs and the reference server's dependencies.
-var snapshotSkip = []string{".git", "node_modules", "dist", "bin", ".demo"}
-
-// snapshotSource copies the repository's sources into a fresh temporary
-// directory, so the builds see one fixed tree while others edit the working
-// tree, and so the build runs outside git (VERSION and SOURCE_DATE_EPOCH
-// come from the environment).
-func snapshotSource(t *testing.T, from string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(from, path)
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && slices.Contains(snapshotSkip, d.Name()) {
-			return filepath.SkipDir
-		}
-		if rel == "sioagent" || strings.HasSuffix(rel, ".db") || strings.HasSuffix(rel, ".test") {
-			return nil
-		}
-		target := filepath.Join(dst, rel)
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(target, 0o755)
-		case d.Type().IsRegular():
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(target, b, info.Mode().Perm())
-		}
-		return nil // symlinks and special files are not sources
-	})
-	if err != nil {
-		t.Fatalf("snapshot %s: %v", from, err)
-	}
-	return dst
-}
-
-// debEnv is the environment of deb.sh: fixed version and timestamp, UTC
-// listings, and no network (GOPROXY=off, local toolchain).
-func debEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch k {
-		case "VERSION", "SOURCE_DATE_EPOCH", "GOFLAGS", "GOPROXY", "GOTOOLCHAIN", "TZ", "LC_ALL", "DPKG_ROOT":
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env, "TZ=UTC", "LC_ALL=C", "GOPROXY=off", "GOTOOLCHAIN=local", "GOFLAGS=-mod=readonly")
-	return append(env, extra...)
-}
-
-// runDebScript runs scripts/deb.sh of the tree src with args and env and
-// returns its standard output (the .deb path) and standard error.
-func runDebScript(t *testing.T, src string, env []string, timeout time.Duration, args ...string) (stdout, stderr string, err error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", append([]string{filepath.Join(src, debScript)}, args...)...)
-	cmd.Env = env
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err = cmd.Run()
-	return o.String(), e.String(), err
-}
-
-// buildDeb builds the package for arch from src into outdir and returns the
-// .deb's path.
-func buildDeb(t *testing.T, src, arch, outdir string) string {
-	t.Helper()
-	start := time.Now()
-	env := debEnv("VERSION="+testVersion, "SOURCE_DATE_EPOCH="+strconv.Itoa(testEpoch))
-	out, errOut, err := runDebScript(t, src, env, debBuildTimeout, arch, outdir)
-	if err != nil {
-		t.Fatalf("%s %s: %v\nstderr:\n%s", debScript, arch, err, errOut)
-	}
-	t.Logf("%s %s: built in %v", debScript, arch, time.Since(start).Round(100*time.Millisecond))
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	deb := lines[len(lines)-1]
-	want := filepath.Join(outdir, fmt.Sprintf("sioagent_%s_%s.deb", testDebVersion, arch))
-	if deb != want {
-		t.Fatalf("%s %s printed %q, want %q", debScript, arch, deb, want)
-	}
-	if _, err := os.Stat(deb); err != nil {
-		t.Fatalf("package not written: %v", err)
-	}
-	return deb
-}
 
 // dpkgDeb runs dpkg-deb and fails the test on an error.
 func dpkgDeb(t *testing.T, args ...string) string {
@@ -269,11 +159,11 @@ func installedSize(entries map[string]contentEntry) int64 {
 func TestDebPackages(t *testing.T) {
 	requireTool(t, "dpkg-deb")
 	requireTool(t, "bash")
-	src := snapshotSource(t, repoRoot)
+	src := debbuild.SnapshotSource(t, repoRoot)
 	out := t.TempDir()
 	debs := map[string]string{}
 	for _, a := range []debArch{archAMD64, archARMHF} {
-		debs[a.arch] = buildDeb(t, src, a.arch, out)
+		debs[a.arch] = debbuild.Build(t, src, a.arch, out)
 	}
 	for _, a := range []debArch{archAMD64, archARMHF} {
 		t.Run(a.arch, func(t *testing.T) { checkDeb(t, src, debs[a.arch], a) })
@@ -281,7 +171,7 @@ func TestDebPackages(t *testing.T) {
 	t.Run("reproducible", func(t *testing.T) {
 		// A second copy at another path, with newer mtimes: neither may
 		// show in the package.
-		again := buildDeb(t, snapshotSource(t, src), archAMD64.arch, t.TempDir())
+		again := debbuild.Build(t, debbuild.SnapshotSource(t, src), archAMD64.arch, t.TempDir())
 		first, err := os.ReadFile(debs[archAMD64.arch])
 		if err != nil {
 			t.Fatal(err)
@@ -523,8 +413,8 @@ func TestDebVersion(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.version, func(t *testing.T) {
-			env := debEnv("VERSION="+c.version, "SOURCE_DATE_EPOCH="+strconv.Itoa(testEpoch))
-			out, errOut, err := runDebScript(t, repoRoot, env, scriptTimeout, "--print-version")
+			env := debbuild.Env("VERSION="+c.version, "SOURCE_DATE_EPOCH="+strconv.Itoa(testEpoch))
+			out, errOut, err := debbuild.Run(t, repoRoot, env, scriptTimeout, "--print-version")
 			if c.want == "" {
 				if err == nil {
 					t.Errorf("VERSION=%q accepted: %q", c.version, out)
@@ -554,7 +444,7 @@ func TestDebVersionFromGit(t *testing.T) {
 		t.Fatalf("git describe: %v\n%s", err, describe)
 	}
 	describe = strings.TrimSpace(describe)
-	out, errOut, err := runDebScript(t, repoRoot, debEnv(), scriptTimeout, "--print-version")
+	out, errOut, err := debbuild.Run(t, repoRoot, debbuild.Env(), scriptTimeout, "--print-version")
 	if err != nil {
 		t.Fatalf("--print-version: %v\n%s", err, errOut)
 	}

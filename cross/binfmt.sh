@@ -2,7 +2,7 @@
 # Registers qemu user emulation for ARM executables with the kernel's
 # binfmt_misc, so that arm64 and 32-bit ARM binaries run as if native:
 #
-#   scripts/binfmt.sh [aarch64] [arm]     (default: both)
+#   cross/binfmt.sh [aarch64] [arm]     (default: both)
 #
 # Used by the arm64 boot test (an arm64 Debian booted with systemd-nspawn)
 # and by make test-arm (ARM test binaries that re-execute themselves).
@@ -45,7 +45,7 @@ main() {
   local names=("$@")
   [ ${#names[@]} -gt 0 ] || names=(aarch64 arm)
   for n in "${names[@]}"; do
-    case "$n" in aarch64 | arm) ;; *) echo "usage: scripts/binfmt.sh [aarch64] [arm]" >&2; exit 1 ;; esac
+    case "$n" in aarch64 | arm) ;; *) echo "usage: cross/binfmt.sh [aarch64] [arm]" >&2; exit 1 ;; esac
   done
   [ "$(id -u)" -eq 0 ] || cannot "registering binfmt_misc entries needs root"
   if [ ! -e "$BINFMT/register" ]; then
