@@ -27,7 +27,7 @@ usage, 78 bad config.`
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newPlainFlagSet("check", checkHelp, stderr)
 	cfgPath := fs.String("config", "/etc/sioagent/sioagent.toml", "configuration `file`")
-	if code, ok := parseArgs(fs, args, 0); !ok {
+	if code, ok := parseArgs(fs, args, 0, stdout); !ok {
 		return code
 	}
 	cfg, err := loadConfig(*cfgPath)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,7 +81,7 @@ func newFlagSet(name, help string, stderr io.Writer) (*flag.FlagSet, *connFlags)
 	cf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "%s\nFlags:\n", help)
-		fs.PrintDefaults()
+		printFlags(fs.Output(), fs)
 		fmt.Fprintf(fs.Output(), "\n%s", exitCodesHelp)
 	}
 	return fs, cf
@@ -91,21 +92,52 @@ func newFlagSet(name, help string, stderr io.Writer) (*flag.FlagSet, *connFlags)
 func newPlainFlagSet(name, help string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintf(fs.Output(), "%s\n\nFlags:\n", help); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprintf(fs.Output(), "%s\n\nFlags:\n", help); printFlags(fs.Output(), fs) }
 	return fs
+}
+
+// printFlags lists the flags of fs as the README writes them, --name (the
+// flag package accepts one dash or two), with their argument, usage and
+// default.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		arg, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if arg != "" {
+			line += " " + arg
+		}
+		line += "\n    \t" + strings.ReplaceAll(usage, "\n", "\n    \t")
+		if def := f.DefValue; def != "" && def != "false" && def != "0" && def != "[]" {
+			if strings.ContainsAny(def, " \t/") {
+				def = strconv.Quote(def)
+			}
+			line += " (default " + def + ")"
+		}
+		fmt.Fprintln(w, line)
+	})
 }
 
 // parseArgs parses args into fs and checks there are at least minArgs
 // positional arguments. It returns false and the exit code when the command
-// should stop: 0 after -h, exitUsage on bad usage.
-func parseArgs(fs *flag.FlagSet, args []string, minArgs int) (int, bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, false
-		}
+// should stop: 0 after -h or --help, whose usage text goes to stdout (so it
+// can be piped to a pager), exitUsage on bad usage, whose error and usage
+// text go to fs's output (stderr).
+func parseArgs(fs *flag.FlagSet, args []string, minArgs int, stdout io.Writer) (int, bool) {
+	usage := fs.Usage
+	fs.Usage = func() {} // the flag package would print it to stderr
+	err := fs.Parse(args)
+	fs.Usage = usage
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		out := fs.Output()
+		fs.SetOutput(stdout)
+		fs.Usage()
+		fs.SetOutput(out)
+		return exitOK, false
+	case err != nil:
+		fs.Usage()
 		return exitUsage, false
-	}
-	if fs.NArg() < minArgs {
+	case fs.NArg() < minArgs:
 		fs.Usage()
 		return exitUsage, false
 	}

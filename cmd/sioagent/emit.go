@@ -21,7 +21,7 @@ Flags come before URL.
 func runEmit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, cf := newFlagSet("emit", emitHelp, stderr)
 	wantAck := fs.Bool("ack", false, "ask for an ack and print its arguments as one JSON array on stdout")
-	if code, ok := parseArgs(fs, args, 2); !ok {
+	if code, ok := parseArgs(fs, args, 2, stdout); !ok {
 		return code
 	}
 	rawURL, event := fs.Arg(0), fs.Arg(1)

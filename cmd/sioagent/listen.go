@@ -27,7 +27,7 @@ go to stderr. Runs until interrupted. Flags come before URL.
 
 func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, cf := newFlagSet("listen", listenHelp, stderr)
-	if code, ok := parseArgs(fs, args, 1); !ok {
+	if code, ok := parseArgs(fs, args, 1, stdout); !ok {
 		return code
 	}
 	l := &listener{stdout: stdout, stderr: stderr, only: fs.Args()[1:], lost: make(chan error, 1)}

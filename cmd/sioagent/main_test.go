@@ -225,11 +225,44 @@ func TestHelpListsExitCodes(t *testing.T) {
 	if code, _, _ := runCmd(t, "help", "emit"); code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
-	_, _, errOut := runCmd(t, "emit", "-h")
-	if !strings.Contains(errOut, "Exit codes") || !strings.Contains(errOut, "$binary") {
-		t.Fatalf("help lacks exit codes: %s", errOut)
+	_, out, _ := runCmd(t, "emit", "-h")
+	if !strings.Contains(out, "Exit codes") || !strings.Contains(out, "$binary") {
+		t.Fatalf("help lacks exit codes: %s", out)
 	}
 	if code, _, _ := runCmd(t, "bogus"); code != exitUsage {
 		t.Fatalf("unknown command exit %d", code)
+	}
+}
+
+// Asked for, help goes to stdout (so that it pipes to a pager) with exit 0
+// and shows flags as the README writes them, --name; a bad flag puts the
+// error and the usage on stderr with exit 2.
+func TestHelpGoesToStdout(t *testing.T) {
+	flagOf := map[string]string{"run": "--config", "check": "--config", "status": "--json", "queue": "--json",
+		"scan": "--bus", "emit": "--ack", "listen": "--transport"}
+	for _, c := range commands() {
+		want, ok := flagOf[c.name]
+		if !ok {
+			continue
+		}
+		for _, args := range [][]string{{"help", c.name}, {c.name, "--help"}, {c.name, "-h"}} {
+			code, out, errOut := runCmd(t, args...)
+			if code != exitOK || errOut != "" {
+				t.Errorf("%v: exit %d, stderr %q; want 0 and nothing on stderr", args, code, errOut)
+			}
+			if !strings.Contains(out, "Usage: sioagent "+c.name) || !strings.Contains(out, "\n  "+want) {
+				t.Errorf("%v: stdout lacks the usage or the flag %s:\n%s", args, want, out)
+			}
+			if strings.Contains(out, "\n  -"+strings.TrimPrefix(want, "--")) {
+				t.Errorf("%v: a flag is shown with one dash:\n%s", args, out)
+			}
+		}
+		code, out, errOut := runCmd(t, c.name, "--no-such-flag")
+		if code != exitUsage || out != "" || !strings.Contains(errOut, "no-such-flag") || !strings.Contains(errOut, "Usage: sioagent "+c.name) {
+			t.Errorf("%s --no-such-flag: exit %d, stdout %q, stderr %q; want 2, nothing, the error and the usage", c.name, code, out, errOut)
+		}
+	}
+	if len(flagOf) != len(commands())-1 { // version has no flags
+		t.Errorf("a command was added without a help check here")
 	}
 }

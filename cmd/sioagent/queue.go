@@ -51,7 +51,7 @@ func runQueue(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	cfgPath := fs.String("config", "", "take the runtime directory and the outbox file from this config `file`")
 	dir := fs.String("runtime-dir", "", "runtime `directory` of the agent (default $RUNTIME_DIRECTORY or "+defaultRuntimeDir+")")
 	file := fs.String("outbox", "", "outbox `file` to open when no agent runs")
-	if code, ok := parseArgs(fs, args, 1); !ok {
+	if code, ok := parseArgs(fs, args, 1, stdout); !ok {
 		return code
 	}
 	req, err := queueRequest(fs.Args())

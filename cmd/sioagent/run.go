@@ -26,11 +26,11 @@ agent.shutdown_timeout); SIGHUP reloads the sensors from the config file.
 
 Exit codes: 0 stopped cleanly, 1 runtime error, 2 bad usage, 78 bad config.`
 
-func runRun(ctx context.Context, args []string, _, stderr io.Writer) int {
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newPlainFlagSet("run", runHelp, stderr)
 	cfgPath := fs.String("config", "/etc/sioagent/sioagent.toml", "configuration `file`")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
-	if code, ok := parseArgs(fs, args, 0); !ok {
+	if code, ok := parseArgs(fs, args, 0, stdout); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {

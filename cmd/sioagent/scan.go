@@ -18,7 +18,7 @@ of one byte, which some chips dislike; run it while the agent is stopped.`
 func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newPlainFlagSet("scan", scanHelp, stderr)
 	bus := fs.String("bus", "1", "I2C bus: a number (1 = /dev/i2c-1) or a path")
-	if code, ok := parseArgs(fs, args, 0); !ok {
+	if code, ok := parseArgs(fs, args, 0, stdout); !ok {
 		return code
 	}
 	hw := newHostHardware(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))

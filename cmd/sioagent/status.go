@@ -32,7 +32,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	asJSON := fs.Bool("json", false, "print the raw JSON status")
 	cfgPath := fs.String("config", "", "take the runtime directory from this config `file`")
 	dir := fs.String("runtime-dir", "", "runtime `directory` of the agent (default $RUNTIME_DIRECTORY or "+defaultRuntimeDir+")")
-	if code, ok := parseArgs(fs, args, 0); !ok {
+	if code, ok := parseArgs(fs, args, 0, stdout); !ok {
 		return code
 	}
 	rd := *dir
