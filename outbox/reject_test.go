@@ -249,3 +249,34 @@ func TestDeletionFollowsSeq(t *testing.T) {
 		})
 	}
 }
+
+// An ack that says ok starts the retry delays again from RetryDelay: a
+// record refused once after another was refused many times waits the first
+// delay, not the grown one.
+func TestRetryDelayResetsAfterAnAck(t *testing.T) {
+	const (
+		base     = 20 * time.Millisecond
+		refusals = 6 // the next delay would be base·2^6 = 1.28 s, at least 1 s with jitter
+		// resetBound is well below the grown delay and far above base plus
+		// a loopback round trip.
+		resetBound = 700 * time.Millisecond
+	)
+	srv := nodeserver.Start(t, nodeserver.Options{})
+	obs := newObserver(t, srv.URL())
+	id := "retry-reset"
+	st, _ := openStore(t)
+	seqs := produce(t, st, 2, 1)
+	obs.reject(t, id, "transient", refusals, seqs[0])
+	obs.reject(t, id, "transient", 1, seqs[1])
+	dev := newDevice(t, srv.URL(), st, outbox.Options{DeviceID: id, Window: 1, RetryDelay: base, RetryDelayMax: time.Minute})
+	dev.run(t)
+	waitFor(t, "the first record", func() bool { return st.Stats().Count == 1 })
+	began := time.Now()
+	waitFor(t, "the second record", func() bool { return st.Stats().Count == 0 })
+	if took := time.Since(began); took > resetBound {
+		t.Fatalf("the second record took %v after the first was acked (want under %v): the retry delay kept growing across an ok ack", took, resetBound)
+	}
+	if s := obs.stats(t, id); s.Rejected != refusals+1 {
+		t.Fatalf("server rejected %d times, want %d", s.Rejected, refusals+1)
+	}
+}

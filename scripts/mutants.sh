@@ -63,6 +63,9 @@ mutant senml-bt-whole-seconds ./protocol/senml/ '^(TestEncodeRoundTripProperty|F
 # re-timed against the clock at send time.
 mutant telemetry-no-retime ./telemetry/ '^TestPrepare$' telemetry/senml.go \
   's/t, q := sensors\.Correct\(r, now\)/t, q := r.Time, sensors.TimeSynced/'
+# The drainer's retry delay keeps growing across an ok ack.
+mutant outbox-retry-no-reset ./outbox/ '^TestRetryDelayResetsAfterAnAck$' outbox/run.go \
+  's/(\n\s*)r\.retry\.Reset\(\)/$1_ = r.retry/'
 # Each watcher the sampler waits for at shutdown gets a fresh grace.
 mutant grace-per-watcher ./sensors/ '^TestShutdownGraceCoversEveryWait$' sensors/sampler.go \
   's/case <-grace\.Done\(\):(\s*s\.log\.Warn\("sensor watcher ignored shutdown)/case <-time.After(ShutdownGrace):$1/'
