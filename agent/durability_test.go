@@ -1,18 +1,17 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/sioagent/sioagent/internal/testenv"
 	"github.com/sioagent/sioagent/store"
 )
 
@@ -23,34 +22,16 @@ const (
 	testRetryDelayMax  = 20 * time.Millisecond
 )
 
-// lockedBuffer is a log sink for tests.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // newRetryFixture is a batch fixture on a store opened with opts, with
 // short retry pacing, logging to the returned buffer.
-func newRetryFixture(t *testing.T, maxCount int, opts *store.Options) (*batchFixture, *lockedBuffer) {
+func newRetryFixture(t *testing.T, maxCount int, opts *store.Options) (*batchFixture, *testenv.Buffer) {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "outbox.db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	logs := &lockedBuffer{}
+	logs := &testenv.Buffer{}
 	f := &batchFixture{st: st, done: make(chan struct{})}
 	f.b = newBatcher(testCodec(t), st, maxCount, longDelay, func() { f.wakes.Add(1) }, slog.New(slog.NewTextHandler(logs, nil)))
 	if opts != nil {

@@ -2,7 +2,6 @@ package outbox_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sioagent/sioagent/internal/nodeserver"
+	"github.com/sioagent/sioagent/internal/testenv"
 	"github.com/sioagent/sioagent/outbox"
 	"github.com/sioagent/sioagent/protocol/socketio"
 	"github.com/sioagent/sioagent/store"
@@ -182,10 +182,10 @@ func inspect(t *testing.T, path string, round int) (queue []uint64, next uint64)
 
 // childCommand returns a command that runs this test binary as a helper
 // process, with its output captured.
-func childCommand(mode, path, url, device string) (cmd *exec.Cmd, stdout, stderr *syncBuffer) {
+func childCommand(mode, path, url, device string) (cmd *exec.Cmd, stdout, stderr *testenv.Buffer) {
 	cmd = exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+mode, envPath+"="+path, envURL+"="+url, envDevice+"="+device)
-	stdout, stderr = new(syncBuffer), new(syncBuffer)
+	stdout, stderr = new(testenv.Buffer), new(testenv.Buffer)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	return cmd, stdout, stderr
 }
@@ -247,24 +247,6 @@ func parseAppended(out string) []appendLine {
 		}
 	}
 	return lines
-}
-
-// syncBuffer is a bytes.Buffer the test may read while the child writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // runChild runs a helper process mode: "crash" appends and drains until

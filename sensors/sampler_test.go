@@ -1,7 +1,6 @@
 package sensors
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/sioagent/sioagent/internal/testenv"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -66,31 +67,14 @@ type batch struct {
 type harness struct {
 	s      *Sampler
 	got    chan batch
-	logs   *syncBuffer
+	logs   *testenv.Buffer
 	cancel context.CancelFunc
 	done   chan error
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func newHarness(t *testing.T, opts SamplerOptions, scheds ...Schedule) *harness {
 	t.Helper()
-	h := &harness{got: make(chan batch, 1000), logs: &syncBuffer{}, done: make(chan error, 1)}
+	h := &harness{got: make(chan batch, 1000), logs: &testenv.Buffer{}, done: make(chan error, 1)}
 	if opts.Clock == nil {
 		opts.Clock = &fakeClock{}
 	}

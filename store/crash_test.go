@@ -54,7 +54,7 @@ func TestKillDuringAppends(t *testing.T) {
 	}
 	for round := 0; round < rounds; round++ {
 		cmd := childCommand("append", path)
-		var out, stderr syncBuffer
+		var out, stderr testenv.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &stderr
 		if err := cmd.Start(); err != nil {
 			skipIfCannotExec(t, err)
@@ -139,25 +139,6 @@ func TestKillDuringAppends(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer that the test may read while the child's
-// output is being copied into it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // crashRecordSize is the size of each record the crash child appends.

@@ -7,13 +7,15 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/sioagent/sioagent/internal/testenv"
 )
 
 // Dead letters are never deleted silently: each one a bound discards (by
 // count or by bytes) is counted, survives a restart in the counters, and
 // is logged with its seq and the bound.
 func TestDeadLetterDiscardsCountedAndLogged(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.Buffer
 	path := newPath(t)
 	opts := &Options{MaxDeadLetters: 3, MaxDeadLetterBytes: 2500, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	s, err := Open(path, opts)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sioagent/sioagent/internal/powercut"
+	"github.com/sioagent/sioagent/internal/testenv"
 )
 
 // ioFaultWait bounds how long the I/O-fault child may take to hit its
@@ -57,7 +58,7 @@ func TestPowerCutIOFaults(t *testing.T) {
 			})
 			cmd := childCommand("iofault", path)
 			cmd.Env = append(cmd.Env, "STORE_TEST_BOOTID="+bootPath)
-			var out, stderr syncBuffer
+			var out, stderr testenv.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &stderr
 			if err := cmd.Start(); err != nil {
 				skipIfCannotExec(t, err)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sioagent/sioagent/internal/powercut"
+	"github.com/sioagent/sioagent/internal/testenv"
 )
 
 // defaultPowerCuts is how many power cuts TestPowerCutRandomWorkloads
@@ -87,7 +88,7 @@ func TestPowerCutRandomWorkloads(t *testing.T) {
 		writeBootID(t, bootPath, r)
 		cmd := childCommand("powercut", path)
 		cmd.Env = append(cmd.Env, "STORE_TEST_BOOTID="+bootPath, fmt.Sprintf("STORE_TEST_SEED=%d", r.Uint64()))
-		var out, stderr syncBuffer
+		var out, stderr testenv.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &stderr
 		if err := cmd.Start(); err != nil {
 			skipIfCannotExec(t, err)

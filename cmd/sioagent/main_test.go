@@ -10,12 +10,12 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sioagent/sioagent/internal/faultproxy"
 	"github.com/sioagent/sioagent/internal/nodeserver"
+	"github.com/sioagent/sioagent/internal/testenv"
 	"go.uber.org/goleak"
 )
 
@@ -108,30 +108,12 @@ func TestEmitExitCodes(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestListenPrintsEventsUntilInterrupted(t *testing.T) {
 	srv := nodeserver.Start(t, nodeserver.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	pr, pw := io.Pipe()
-	var stderr lockedBuffer
+	var stderr testenv.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"listen", "--auth", `{"deviceId":"t"}`, srv.URL(), "welcome", "doge"}, pw, &stderr)
@@ -169,7 +151,7 @@ func TestListenExitsWhenServerDisconnects(t *testing.T) {
 	srv := nodeserver.Start(t, nodeserver.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr testenv.Buffer
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"listen", srv.URL()}, &stdout, &stderr) }()
 	deadline := time.Now().Add(testTimeout)
@@ -192,7 +174,7 @@ func TestListenKeepsListeningAcrossReconnections(t *testing.T) {
 	p := faultproxy.Start(t, fmt.Sprintf("127.0.0.1:%d", srv.Port()))
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr testenv.Buffer
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"listen", p.URL(), "welcome", "doge"}, &stdout, &stderr) }()
 	waitFor(t, &stdout, `"event":"welcome"`)
@@ -210,7 +192,7 @@ func TestListenKeepsListeningAcrossReconnections(t *testing.T) {
 }
 
 // waitFor waits until b contains s.
-func waitFor(t *testing.T, b *lockedBuffer, s string) {
+func waitFor(t *testing.T, b *testenv.Buffer, s string) {
 	t.Helper()
 	deadline := time.Now().Add(testTimeout)
 	for !strings.Contains(b.String(), s) {

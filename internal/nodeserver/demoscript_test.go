@@ -1,40 +1,22 @@
 package nodeserver_test
 
 import (
-	"bytes"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sioagent/sioagent/internal/testenv"
 )
 
 // demoScriptTimeout bounds each phase of the demo script's run: building
 // the agent and the first telemetry, then the stop after Ctrl-C.
 const demoScriptTimeout = 2 * time.Minute
-
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // `make demo` ends like a terminal user expects on Ctrl-C: the signal goes
 // to the whole process group, the agent delivers what it holds while the
@@ -53,7 +35,7 @@ func TestDemoScriptCtrlC(t *testing.T) {
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "PORT="+port, "DEMO_URL=http://127.0.0.1:"+port)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out lockedBuffer
+	var out testenv.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -91,7 +73,7 @@ func TestDemoScriptCtrlC(t *testing.T) {
 }
 
 // waitOutput waits until out contains s, failing if the script exits first.
-func waitOutput(t *testing.T, out *lockedBuffer, exited <-chan struct{}, s string) {
+func waitOutput(t *testing.T, out *testenv.Buffer, exited <-chan struct{}, s string) {
 	t.Helper()
 	deadline := time.After(demoScriptTimeout)
 	tick := time.NewTicker(50 * time.Millisecond)
