@@ -48,11 +48,13 @@ default_version() {
   git -C "$cross_root" describe --tags --always --dirty 2>/dev/null || echo dev
 }
 
-# go_build TARGET VERSION OUT builds the agent for a target to the file OUT
-# (relative to the current directory): static (CGO_ENABLED=0), stripped, without paths
-# or build id (-trimpath, -buildid=), VERSION stamped in (sioagent version).
+# go_build TARGET VERSION OUT [DIR PKG] builds the agent for a target to the
+# file OUT (relative to the current directory): static (CGO_ENABLED=0),
+# stripped, without paths or build id (-trimpath, -buildid=), VERSION stamped
+# in (sioagent version). DIR and PKG build another main package the same way
+# (cross/size builds its floor program so).
 go_build() {
-  local target=$1 version=$2 out goenv
+  local target=$1 version=$2 out goenv dir=${4:-$cross_root} pkg=${5:-$AGENT_PKG}
   out=$(realpath -m -- "$3")
   goenv=$(target_env "$target") || {
     echo "cross: unknown target $target (want arm/6, arm/7, arm64, amd64 or native)" >&2
@@ -64,7 +66,7 @@ go_build() {
     goenv="-u GOARM -u GOARM64 -u GOAMD64 $goenv"
   fi
   # shellcheck disable=SC2086 # goenv is a list of env arguments
-  (cd "$cross_root" && env $goenv CGO_ENABLED=0 \
+  (cd "$dir" && env $goenv CGO_ENABLED=0 \
     "$GO" build -trimpath -ldflags "-s -w -buildid= -X main.version=$version" \
-    -o "$out" "$AGENT_PKG")
+    -o "$out" "$pkg")
 }

@@ -13,8 +13,9 @@ import (
 // enableEnv is the environment variable that turns the check on.
 const enableEnv = "SIOAGENT_SIZE_CHECK"
 
-// ldflags are the release flags (Makefile's dist, without the version).
-const ldflags = "-s -w -buildid="
+// sizeVersion is the version stamped into both programs: the release
+// flags are cross/lib.sh's, the one place they are written.
+const sizeVersion = "size-check"
 
 // target is one release architecture.
 type target struct {
@@ -97,20 +98,30 @@ func goCommand(t *testing.T) string {
 	return path
 }
 
-// build compiles pkg in dir for tg with the release flags and returns the
-// size of the binary.
+// build compiles pkg in dir for tg with the release build of cross/lib.sh
+// (go_build) and returns the size of the binary.
 func build(t *testing.T, gobin string, tg target, dir, pkg, outFile string) int64 {
 	t.Helper()
-	cmd := exec.Command(gobin, "build", "-trimpath", "-ldflags", ldflags, "-o", outFile, pkg)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+tg.goarch, "GOARM="+tg.goarm,
-		"GOFLAGS=", "GOWORK=off", "GOTOOLCHAIN=local")
+	lib, err := filepath.Abs(filepath.Join("..", "lib.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", "-c", `source "$1" && go_build "$2" "$3" "$4" "$5" "$6"`, "bash", lib, tg.libTarget(), sizeVersion, outFile, dir, pkg)
+	cmd.Env = append(os.Environ(), "GO="+gobin, "GOFLAGS=", "GOWORK=off", "GOTOOLCHAIN=local")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s: go build %s: %v\n%s", tg, pkg, err, b)
+		t.Fatalf("%s: go_build %s: %v\n%s", tg, pkg, err, b)
 	}
 	fi, err := os.Stat(outFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return fi.Size()
+}
+
+// libTarget names tg as cross/lib.sh does: arm/6, arm/7, arm64, amd64.
+func (t target) libTarget() string {
+	if t.goarm != "" {
+		return t.goarch + "/" + t.goarm
+	}
+	return t.goarch
 }
