@@ -117,6 +117,12 @@ func MarshalValue(v any) (data json.RawMessage, attachments [][]byte, err error)
 // wrapping ErrInvalidPacket; a mismatch between the JSON and v gives the
 // error of json.Unmarshal.
 func UnmarshalArg(raw json.RawMessage, attachments [][]byte, v any) error {
+	return unmarshalArg(raw, attachments, v, false)
+}
+
+// unmarshalArg is UnmarshalArg; strict makes object members that match no
+// field of a struct in v an error (json.Decoder.DisallowUnknownFields).
+func unmarshalArg(raw json.RawMessage, attachments [][]byte, v any, strict bool) error {
 	switch p := v.(type) {
 	case *any:
 		if p == nil {
@@ -176,7 +182,12 @@ func UnmarshalArg(raw json.RawMessage, attachments [][]byte, v any) error {
 			}
 		}
 	}
-	return json.Unmarshal(raw, v)
+	if !strict {
+		return json.Unmarshal(raw, v)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v) // raw is one valid JSON value: nothing follows it
 }
 
 // inlineAttachments returns raw with each placeholder replaced by the

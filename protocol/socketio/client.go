@@ -90,7 +90,8 @@ type Client struct {
 	closeOnce sync.Once
 
 	wake   chan struct{}      // a socket wants to connect
-	cancel context.CancelFunc // ends the manager's context: Close
+	life   context.Context    // the manager's context, ended by Close: handlers' ctx
+	cancel context.CancelFunc // ends it
 	done   chan struct{}      // closed when the manager has exited
 }
 
@@ -121,9 +122,8 @@ func New(rawURL string, opts *Options) (*Client, error) {
 	c.decoder.MaxAttachments = c.opts.MaxAttachments
 	c.bounds = newQueueBounds(&c.opts)
 	c.disp = newDispatcher(c.bounds, c.log, &c.counts.handlerPanics)
-	var ctx context.Context
-	ctx, c.cancel = context.WithCancel(context.Background())
-	go c.run(ctx)
+	c.life, c.cancel = context.WithCancel(context.Background())
+	go c.run(c.life)
 	return c, nil
 }
 

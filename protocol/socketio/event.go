@@ -74,6 +74,17 @@ func (a *acker) send(args []any) error {
 type Args struct {
 	raw         []json.RawMessage
 	attachments [][]byte
+	strict      bool // see Strict
+}
+
+// Strict returns a copy of a whose Decode (and Scan, and Arg) fails on an
+// object member that matches no field of the struct it decodes into, as
+// json.Decoder.DisallowUnknownFields does, so that a misspelt key is an
+// error rather than silently ignored. Decoding into maps and any is not
+// affected.
+func (a Args) Strict() Args {
+	a.strict = true
+	return a
 }
 
 // Len returns the number of arguments.
@@ -93,7 +104,7 @@ func (a Args) Decode(i int, v any) error {
 	if i < 0 || i >= len(a.raw) {
 		return fmt.Errorf("socketio: argument %d of %d: out of range", i, len(a.raw))
 	}
-	if err := UnmarshalArg(a.raw[i], a.attachments, v); err != nil {
+	if err := unmarshalArg(a.raw[i], a.attachments, v, a.strict); err != nil {
 		return fmt.Errorf("socketio: argument %d: %w", i, err)
 	}
 	return nil

@@ -3,7 +3,6 @@ package socketio
 import (
 	"encoding/json"
 	"errors"
-	"slices"
 )
 
 // errNoSID is the reason a CONNECT reply without a socket id is refused:
@@ -153,11 +152,10 @@ func (s *Socket) dispatchEventLocked(p *Packet) error {
 	if p.HasID {
 		e.ack = &acker{s: s, sess: s.sess, id: p.ID}
 	}
-	handlers := append(slices.Clone(s.any), s.handlers[name]...)
-	if len(handlers) > 0 {
+	if handlers := s.ls.match(name); len(handlers) > 0 {
 		err := s.c.disp.pushEvent(func() {
 			for _, h := range handlers {
-				h(e)
+				h.call(e)
 			}
 		}, packetSize(p))
 		if err != nil {

@@ -58,6 +58,11 @@ type SocketOptions struct {
 	OnDisconnect func(reason error)
 	// OnConnectError is called when the server refuses the namespace.
 	OnConnectError func(err *ConnectError)
+	// ErrorAck makes the ack arguments a TypedEvent handler answers with
+	// when it returns an error, or when the event's arguments do not
+	// decode (see TypedEvent.Handle). When nil, the ack is one object
+	// {"error": "<err.Error()>"}.
+	ErrorAck func(event string, err error) []any
 	// Rejoin, when true, connects the socket again by itself after the
 	// server disconnected it (ErrServerDisconnect) or refused it (a
 	// *ConnectError), which the client otherwise leaves to the
@@ -112,9 +117,9 @@ type Socket struct {
 	sendBuf   []*outgoing
 	nextID    uint64 // next ack id
 	pending   map[uint64]chan<- ackResult
-	handlers  map[string][]func(*Event)
-	any       []func(*Event)
 	rejoin    rejoiner // SocketOptions.Rejoin
+
+	ls listeners // On, Once, OnAny; locked on its own
 }
 
 // connWaiter is closed with the outcome of a connection attempt.
@@ -135,7 +140,6 @@ func newSocket(c *Client, namespace string, opts *SocketOptions) *Socket {
 		waiter:    &connWaiter{done: make(chan struct{})},
 		up:        make(chan struct{}),
 		pending:   make(map[uint64]chan<- ackResult),
-		handlers:  make(map[string][]func(*Event)),
 	}
 	if opts != nil {
 		s.opts = *opts
@@ -174,26 +178,19 @@ func (s *Socket) Recovered() bool {
 	return s.recovered
 }
 
+// errorAck returns the ack arguments for err, a failure of a typed handler
+// of event.
+func (s *Socket) errorAck(event string, err error) []any {
+	if s.opts.ErrorAck != nil {
+		return s.opts.ErrorAck(event, err)
+	}
+	return []any{map[string]string{"error": err.Error()}}
+}
+
 func (s *Socket) isActive() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.active
-}
-
-// On registers fn for events named event. Handlers run on the client's
-// dispatcher goroutine, one at a time, in the order events arrived, after
-// the OnAny handlers.
-func (s *Socket) On(event string, fn func(*Event)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.handlers[event] = append(s.handlers[event], fn)
-}
-
-// OnAny registers fn for every incoming event (a catch-all handler).
-func (s *Socket) OnAny(fn func(*Event)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.any = append(s.any, fn)
 }
 
 // Connect makes the socket active and waits until the namespace is

@@ -18,6 +18,10 @@ type Stats struct {
 	// HandlerPanics counts the handlers and callbacks that panicked (the
 	// dispatcher recovers and goes on) since New.
 	HandlerPanics uint64
+	// DecodeErrors counts the incoming events whose arguments did not
+	// decode into the types of their TypedEvent (their handlers were not
+	// called) since New.
+	DecodeErrors uint64
 }
 
 // counters are the cumulative counts of Stats.
@@ -25,6 +29,7 @@ type counters struct {
 	dispatchFull   atomic.Uint64
 	preConnectFull atomic.Uint64
 	handlerPanics  atomic.Uint64
+	decodeErrors   atomic.Uint64
 }
 
 // Stats returns the client's counters; safe for concurrent use, also from
@@ -37,6 +42,7 @@ func (c *Client) Stats() Stats {
 		DispatchQueueFull:   c.counts.dispatchFull.Load(),
 		PreConnectQueueFull: c.counts.preConnectFull.Load(),
 		HandlerPanics:       c.counts.handlerPanics.Load(),
+		DecodeErrors:        c.counts.decodeErrors.Load(),
 	}
 }
 
