@@ -5,10 +5,11 @@ import (
 	"fmt"
 
 	"github.com/sioagent/sioagent/store"
+	"github.com/sioagent/sioagent/wire"
 )
 
 // rejected handles an ack that said no (or could not be read).
-func (r *drain) rejected(seq uint64, ae *AckError) {
+func (r *drain) rejected(seq uint64, ae *wire.AckError) {
 	r.d.count(func(s *Stats) { s.Rejected++ })
 	if ae.Permanent {
 		r.d.attempts[seq]++
@@ -47,7 +48,7 @@ func (r *drain) deadLetter(seq uint64, reason string) bool {
 // Requeue puts the dead letter seq of st back in the queue as a new record
 // with a new seq, above every seq handed out, so that the seqs the server
 // sees keep increasing; the new record's header names seq in its replaces
-// field (Header.Replaces). The dead letter is gone exactly when the new
+// field (wire.TelemetryHeader.Replaces). The dead letter is gone exactly when the new
 // record is queued (store.Store.RequeueDeadLetter). It returns the new
 // seq. A dead letter that is not a batch of this package (ErrBadRecord)
 // cannot be requeued; errors wrap store.ErrNotFound when there is no dead

@@ -20,7 +20,7 @@
 //
 //	telemetry({"deviceId": "pi-7", "seq": 1042, "count": 12, "contentType": "application/senml+cbor"}, <payload as a binary attachment>)
 //
-// and the server acknowledges with one argument (type Ack):
+// and the server acknowledges with one argument (wire.TelemetryAck; the whole event is wire.Telemetry):
 //
 //	{"ok": true}                      stored; the record is deleted
 //	{"ok": true, "duplicate": true}   stored earlier (the flag is optional); deleted

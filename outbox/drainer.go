@@ -10,12 +10,14 @@ import (
 
 	"github.com/sioagent/sioagent/protocol/socketio"
 	"github.com/sioagent/sioagent/store"
+	"github.com/sioagent/sioagent/wire"
 )
+
+// telemetryEvent is the type of the wire contract's telemetry event.
+type telemetryEvent = socketio.TypedEvent[socketio.Pair[wire.TelemetryHeader, []byte], wire.TelemetryAck]
 
 // Defaults for Options.
 const (
-	// DefaultEvent is the event name of the wire contract.
-	DefaultEvent = "telemetry"
 	// DefaultWindow is how many records may wait for their acks at once.
 	DefaultWindow = 32
 	// DefaultAckTimeout bounds the wait for each ack.
@@ -41,7 +43,7 @@ type Options struct {
 	// DeviceID goes into every header; the server dedupes on
 	// (DeviceID, seq). Required.
 	DeviceID string
-	// Event is the event name; DefaultEvent when empty.
+	// Event is the event name; wire.DefaultTelemetryEvent when empty.
 	Event string
 	// Window is the most records in flight (sent, ack not yet received);
 	// DefaultWindow when zero. 1 is stop-and-wait.
@@ -132,10 +134,11 @@ type Sender interface {
 // each one once the server acknowledged it. Create it with NewDrainer, run
 // it with Run. Its methods are safe for concurrent use.
 type Drainer struct {
-	st   *store.Store
-	sock Sender
-	opts Options
-	log  *slog.Logger
+	st    *store.Store
+	sock  Sender
+	opts  Options
+	event telemetryEvent // wire.Telemetry named Options.Event
+	log   *slog.Logger
 
 	wake    chan struct{} // Wake; holds one signal
 	running atomic.Bool
@@ -162,7 +165,7 @@ func NewDrainer(st *store.Store, sock Sender, opts *Options) (*Drainer, error) {
 	}
 	o := *opts
 	if o.Event == "" {
-		o.Event = DefaultEvent
+		o.Event = wire.DefaultTelemetryEvent
 	}
 	if o.Window < 0 || o.AckTimeout < 0 || o.MaxAttempts < 0 || o.RetryDelay < 0 || o.RetryDelayMax < 0 {
 		return nil, errors.New("outbox: negative Window, AckTimeout, MaxAttempts or retry delay")
@@ -191,6 +194,7 @@ func NewDrainer(st *store.Store, sock Sender, opts *Options) (*Drainer, error) {
 		st:       st,
 		sock:     sock,
 		opts:     o,
+		event:    wire.Telemetry.Named(o.Event),
 		log:      log,
 		wake:     make(chan struct{}, 1),
 		removed:  make(chan struct{}),

@@ -41,8 +41,9 @@ type Batch struct {
 	ContentType string
 	// Payload travels as the event's binary attachment.
 	Payload []byte
-	// Clock goes into the header's clock field (see Header.Clock). It is
-	// not stored: Options.Prepare sets it just before a send.
+	// Clock goes into the header's clock field (see
+	// wire.TelemetryHeader.Clock). It is not stored: Options.Prepare sets
+	// it just before a send.
 	Clock string
 	// Replaces is the seq of the dead letter this record was requeued from
 	// (see Requeue), zero for none; it goes into the header's replaces

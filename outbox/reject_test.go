@@ -9,6 +9,7 @@ import (
 
 	"github.com/sioagent/sioagent/internal/nodeserver"
 	"github.com/sioagent/sioagent/outbox"
+	"github.com/sioagent/sioagent/wire"
 )
 
 // Refusals and lost acks, set on the server for one record in the middle
@@ -28,7 +29,7 @@ func TestRejections(t *testing.T) {
 			if s.Rejected != 3 || ds.Rejected != 3 || ds.DeadLettered != 1 {
 				t.Errorf("server rejected %d, drainer saw %d rejections and dead-lettered %d; want 3, 3, 1", s.Rejected, ds.Rejected, ds.DeadLettered)
 			}
-			if ae, ok := ds.LastError.(*outbox.AckError); !ok || !ae.Permanent || ae.Code != "rejected" {
+			if ae, ok := ds.LastError.(*wire.AckError); !ok || !ae.Permanent || ae.Code != "rejected" {
 				t.Errorf("LastError = %v, want the permanent rejection", ds.LastError)
 			}
 		}},

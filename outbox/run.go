@@ -9,6 +9,7 @@ import (
 	"github.com/sioagent/sioagent/internal/backoff"
 	"github.com/sioagent/sioagent/protocol/socketio"
 	"github.com/sioagent/sioagent/store"
+	"github.com/sioagent/sioagent/wire"
 )
 
 // notQueuedPause is how long the drainer pauses after an emit refused
@@ -137,7 +138,7 @@ func (r *drain) sendFailed(err error) {
 	case errors.Is(err, socketio.ErrClosed):
 		r.fatal = fmt.Errorf("outbox: %w", err)
 	case errors.Is(err, socketio.ErrReservedEvent):
-		r.fatal = fmt.Errorf("outbox: event %q: %w", r.d.opts.Event, err)
+		r.fatal = fmt.Errorf("outbox: event %q: %w", r.d.event.Name(), err)
 	case errors.Is(err, socketio.ErrNotConnected), errors.Is(err, socketio.ErrDisconnected),
 		errors.Is(err, socketio.ErrSendBufferFull):
 		// The socket looked connected a moment ago: the session is ending
@@ -171,10 +172,13 @@ func (r *drain) settle(wait bool) {
 			r.lost(f.seq, err)
 			continue
 		}
-		ack, err := parseAck(args)
+		ack, err := r.d.event.DecodeAck(args)
+		if err == nil && !ack.OK {
+			err = ack.Error
+		}
 		if err != nil {
 			r.addFailed(f.seq)
-			r.rejected(f.seq, err.(*AckError))
+			r.rejected(f.seq, asAckError(err))
 			continue
 		}
 		r.removeFailed(f.seq)
@@ -193,6 +197,16 @@ func (r *drain) settle(wait bool) {
 		s.InFlight = len(r.inflight)
 		s.Duplicates += uint64(dups)
 	})
+}
+
+// asAckError returns the *wire.AckError of a refused or unreadable ack:
+// an ack that does not decode is a transient wire.CodeBadAck.
+func asAckError(err error) *wire.AckError {
+	var ae *wire.AckError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return &wire.AckError{Code: wire.CodeBadAck, Message: err.Error()}
 }
 
 // lost handles a flight that ended without an ack.

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/sioagent/sioagent/protocol/socketio"
+	"github.com/sioagent/sioagent/wire"
 )
 
 // fill sends records until the window is full, the store has no more, or
@@ -73,9 +74,10 @@ func (r *drain) fillOnce(n int) int {
 		if b.Payload == nil {
 			b.Payload = []byte{} // an empty attachment, not null
 		}
-		h := Header{DeviceID: r.d.opts.DeviceID, Seq: rec.Seq, Count: b.Count, ContentType: b.ContentType, Clock: b.Clock, Replaces: b.Replaces}
+		h := wire.TelemetryHeader{DeviceID: r.d.opts.DeviceID, Seq: rec.Seq, Count: b.Count, ContentType: b.ContentType, Clock: b.Clock, Replaces: b.Replaces}
 		fctx, cancel := context.WithTimeout(r.round, r.d.opts.AckTimeout)
-		pa, err := r.d.sock.EmitWithAckAsync(fctx, r.d.opts.Event, h, b.Payload)
+		args := r.d.event.EncodeArgs(socketio.Pair[wire.TelemetryHeader, []byte]{First: h, Second: b.Payload})
+		pa, err := r.d.sock.EmitWithAckAsync(fctx, r.d.event.Name(), args...)
 		if err != nil {
 			cancel()
 			if errors.Is(err, socketio.ErrPayloadTooLarge) {

@@ -6,6 +6,7 @@ import (
 	"github.com/sioagent/sioagent/outbox"
 	"github.com/sioagent/sioagent/protocol/senml"
 	"github.com/sioagent/sioagent/sensors"
+	"github.com/sioagent/sioagent/wire"
 )
 
 // Pack encodes readings as a SenML pack, re-timing each against now (see
@@ -76,7 +77,7 @@ func (c *Codec) Prepare(clock sensors.Clock) func(uint64, outbox.Batch) (outbox.
 		}
 		out := outbox.Batch{Count: len(rs), ContentType: senml.MediaType, Payload: p}
 		if uncertain {
-			out.Clock = outbox.ClockUncertain
+			out.Clock = wire.ClockUncertain
 		}
 		return out, nil
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/sioagent/sioagent/outbox"
 	"github.com/sioagent/sioagent/protocol/senml"
 	"github.com/sioagent/sioagent/sensors"
+	"github.com/sioagent/sioagent/wire"
 )
 
 const testDevice = "pi-7"
@@ -345,8 +346,8 @@ func TestPrepare(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if out.Clock != outbox.ClockUncertain {
-			t.Errorf("clock %q, want %q", out.Clock, outbox.ClockUncertain)
+		if out.Clock != wire.ClockUncertain {
+			t.Errorf("clock %q, want %q", out.Clock, wire.ClockUncertain)
 		}
 	})
 	t.Run("undecodable", func(t *testing.T) {

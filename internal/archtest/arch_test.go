@@ -43,13 +43,16 @@ var rules = map[string]rule{
 	"sensors/":         {ours: []string{"sensors", "sensors/internal/", "config", "protocol/senml", leaf}, forbidden: []string{periphHost}},
 	"sensors/drivers":  {ours: []string{"config", "sensors/"}, forbidden: []string{periphHost}},
 	"sensors/internal": {ours: []string{"sensors", "sensors/internal/", "config", leaf}, forbidden: []string{periphHost}},
-	"outbox":           {ours: []string{"store", "protocol/", leaf}, forbidden: []string{periphHost}},
-	"config":           {ours: []string{"protocol/senml", leaf}, forbidden: []string{periphHost}},
+	"outbox":           {ours: []string{"store", "protocol/", "wire", leaf}, forbidden: []string{periphHost}},
+	// wire is the wire contract: typed definitions over the client, below
+	// everything that sends or answers them.
+	"wire":   {ours: []string{"protocol/socketio", leaf}, forbidden: []string{periphHost, "go.etcd.io/bbolt"}},
+	"config": {ours: []string{"protocol/senml", leaf}, forbidden: []string{periphHost}},
 	// The stored readings batch and its conversion to SenML: below agent,
 	// above outbox.
-	"telemetry": {ours: []string{"protocol/senml", "sensors", "outbox", leaf}, forbidden: []string{periphHost, "go.etcd.io/bbolt"}},
+	"telemetry": {ours: []string{"protocol/senml", "sensors", "outbox", "wire", leaf}, forbidden: []string{periphHost, "go.etcd.io/bbolt"}},
 	// The agent opens sensors through sensors.Spec and knows no driver.
-	"agent": {ours: []string{"protocol/", "store", "outbox", "telemetry", "sensors", "sensors/clock", "config", "internal/"}, forbidden: []string{periphHost}},
+	"agent": {ours: []string{"protocol/", "store", "outbox", "telemetry", "wire", "sensors", "sensors/clock", "config", "internal/"}, forbidden: []string{periphHost}},
 }
 
 type pkg struct {
@@ -140,7 +143,10 @@ func TestRulesCanFail(t *testing.T) {
 	if r, _ := ruleFor("telemetry"); !allowed(r, "outbox") || allowed(r, "agent") || allowed(r, "store") {
 		t.Fatal("the telemetry rule does not say that it sits below agent and above outbox")
 	}
-	if r, _ := ruleFor("outbox"); !allowed(r, "store") || !allowed(r, "protocol/socketio") || !allowed(r, leaf) || allowed(r, "agent") || allowed(r, "internal/nodeserver") {
+	if r, _ := ruleFor("wire"); !allowed(r, "protocol/socketio") || allowed(r, "outbox") || allowed(r, "agent") || allowed(r, "store") {
+		t.Fatal("the wire rule does not say that it sits on the client, below outbox and agent")
+	}
+	if r, _ := ruleFor("outbox"); !allowed(r, "wire") || !allowed(r, "store") || !allowed(r, "protocol/socketio") || !allowed(r, leaf) || allowed(r, "agent") || allowed(r, "internal/nodeserver") {
 		t.Fatal("the outbox rule does not say what the layers say")
 	}
 	if r, ok := ruleFor(leaf); !ok || allowed(r, "protocol/socketio") || allowed(r, "store") || allowed(r, "internal/testenv") {

@@ -87,6 +87,14 @@ func (a Args) Strict() Args {
 	return a
 }
 
+// NewArgs returns the Args of raw JSON arguments whose binary values are
+// placeholders ({"_placeholder":true,"num":N}) indexing attachments, as a
+// packet carries them: for decoding arguments kept or relayed outside a
+// Socket (Raw and Attachments return them), and for tests.
+func NewArgs(raw []json.RawMessage, attachments [][]byte) Args {
+	return Args{raw: raw, attachments: attachments}
+}
+
 // Len returns the number of arguments.
 func (a Args) Len() int { return len(a.raw) }
 

@@ -49,9 +49,11 @@ func (e TypedEvent[A, R]) Named(name string) TypedEvent[A, R] {
 	return e
 }
 
-// Strict returns the definition that decodes strictly: an object member
-// matching no struct field (see Args.Strict), and more arguments than A
-// has, are decoding errors.
+// Strict returns the definition that decodes its arguments strictly: an
+// object member matching no struct field (see Args.Strict), and more
+// arguments than A has, are decoding errors, so that a misspelt key is
+// refused rather than silently ignored. Acks are always decoded leniently,
+// so that a peer may add fields to its answers.
 func (e TypedEvent[A, R]) Strict() TypedEvent[A, R] {
 	e.strict = true
 	return e
@@ -163,9 +165,6 @@ func (e TypedEvent[A, R]) EncodeAck(r R) []any { return encodeArgs(r) }
 
 // DecodeAck decodes the arguments of the event's ack.
 func (e TypedEvent[A, R]) DecodeAck(a Args) (R, error) {
-	if e.strict {
-		a = a.Strict()
-	}
 	v, err := decodeArgs[R](a)
 	if err != nil {
 		return v, fmt.Errorf("socketio: ack of %q: %w", e.name, err)

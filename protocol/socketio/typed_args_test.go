@@ -42,8 +42,12 @@ func TestTypedArity(t *testing.T) {
 	if err != nil || pair.First.X != 3 || pair.Second != "" {
 		t.Errorf("Pair with one argument: %+v, %v", pair, err)
 	}
-	if _, err := one.Strict().DecodeAck(argsOf(`{}`, `"a"`, `"b"`)); err == nil {
+	pairs := NewEvent[Pair[point, string], point]("p").Strict()
+	if _, err := pairs.DecodeArgs(argsOf(`{}`, `"a"`, `"b"`)); err == nil {
 		t.Error("Strict Pair: three arguments decoded without error")
+	}
+	if _, err := pairs.DecodeAck(argsOf(`{"x":1,"y":2}`, `3`)); err != nil {
+		t.Errorf("Strict definition, lenient ack: %v", err)
 	}
 	if got := len(one.EncodeAck(Pair[point, string]{})); got != 2 {
 		t.Errorf("Pair encodes as %d arguments, want 2", got)
