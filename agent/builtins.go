@@ -7,18 +7,9 @@ import (
 	"time"
 
 	"github.com/sioagent/sioagent/protocol/senml"
+	"github.com/sioagent/sioagent/protocol/socketio"
 	"github.com/sioagent/sioagent/sensors"
-)
-
-// Built-in command names (the wire contract, docs/PROTOCOL.md).
-const (
-	CmdPing        = "agent:ping"
-	CmdStatus      = "agent:status"
-	CmdSensorRead  = "sensor:read"
-	CmdGPIORead    = "gpio:read"
-	CmdGPIOWrite   = "gpio:write"
-	CmdSamplingSet = "sampling:set"
-	CmdQueueStats  = "queue:stats"
+	"github.com/sioagent/sioagent/wire"
 )
 
 // Limits of sampling:set.
@@ -28,61 +19,75 @@ const (
 )
 
 func (a *Agent) registerBuiltins() {
-	a.Handle(CmdPing, a.cmdPing)
-	a.Handle(CmdStatus, a.cmdStatus)
-	a.Handle(CmdSensorRead, a.cmdSensorRead)
-	a.Handle(CmdGPIORead, a.cmdGPIORead)
-	a.Handle(CmdGPIOWrite, a.cmdGPIOWrite)
-	a.Handle(CmdSamplingSet, a.cmdSamplingSet)
-	a.Handle(CmdQueueStats, a.cmdQueueStats)
+	a.Handle(wire.Ping.Name(), command(wire.Ping, a.cmdPing))
+	a.Handle(wire.Status.Name(), command(wire.Status, a.cmdStatus))
+	a.Handle(wire.SensorRead.Name(), commandWithBinary(wire.SensorRead, a.cmdSensorRead))
+	a.Handle(wire.GPIORead.Name(), command(wire.GPIORead, a.cmdGPIORead))
+	a.Handle(wire.GPIOWrite.Name(), command(wire.GPIOWrite, a.cmdGPIOWrite))
+	a.Handle(wire.SamplingSet.Name(), command(wire.SamplingSet, a.cmdSamplingSet))
+	a.Handle(wire.QueueStats.Name(), command(wire.QueueStats, a.cmdQueueStats))
 }
 
-func (a *Agent) cmdPing(_ context.Context, raw json.RawMessage) (Result, error) {
-	var args struct{}
-	if err := decodeArgs(raw, &args); err != nil {
-		return Result{}, err
+// command makes the CommandFunc of a typed command of the wire contract:
+// its arguments decoded strictly into A (decodeArgs), fn's value the
+// reply's result. The definition ties fn's types to the contract's, so a
+// change of one side that the other does not follow fails to compile.
+func command[A, R any](_ socketio.TypedEvent[A, wire.Reply[R]], fn func(context.Context, A) (R, error)) CommandFunc {
+	return func(ctx context.Context, raw json.RawMessage) (Result, error) {
+		args, err := decodeArgs[A](raw)
+		if err != nil {
+			return Result{}, err
+		}
+		r, err := fn(ctx, args)
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{Value: r}, nil
 	}
+}
+
+// commandWithBinary is command for commands whose ack carries a binary
+// attachment after the reply.
+func commandWithBinary[A, R any](_ socketio.TypedEvent[A, socketio.Pair[wire.Reply[R], []byte]], fn func(context.Context, A) (R, []byte, error)) CommandFunc {
+	return func(ctx context.Context, raw json.RawMessage) (Result, error) {
+		args, err := decodeArgs[A](raw)
+		if err != nil {
+			return Result{}, err
+		}
+		r, binary, err := fn(ctx, args)
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{Value: r, Binary: binary}, nil
+	}
+}
+
+func (a *Agent) cmdPing(context.Context, wire.PingArgs) (wire.PingResult, error) {
 	now := a.clock.Now()
-	return Result{Value: map[string]any{"pong": true, "time": now.Wall.UTC().Format(time.RFC3339Nano), "clockSynced": now.Synced, "version": a.version()}}, nil
+	return wire.PingResult{Pong: true, Time: now.Wall.UTC().Format(time.RFC3339Nano), ClockSynced: now.Synced, Version: a.version()}, nil
 }
 
-func (a *Agent) cmdStatus(_ context.Context, raw json.RawMessage) (Result, error) {
-	var args struct{}
-	if err := decodeArgs(raw, &args); err != nil {
-		return Result{}, err
-	}
-	return Result{Value: a.Status()}, nil
+func (a *Agent) cmdStatus(context.Context, wire.StatusArgs) (json.RawMessage, error) {
+	return json.Marshal(a.Status())
 }
 
-func (a *Agent) cmdSensorRead(ctx context.Context, raw json.RawMessage) (Result, error) {
-	var args struct {
-		Sensor string `json:"sensor"`
-	}
-	if err := decodeArgs(raw, &args); err != nil {
-		return Result{}, err
-	}
+func (a *Agent) cmdSensorRead(ctx context.Context, args wire.SensorReadArgs) (wire.SensorReadResult, []byte, error) {
 	if args.Sensor == "" {
-		return Result{}, BadArgs(`"sensor" is required`)
+		return wire.SensorReadResult{}, nil, BadArgs(`"sensor" is required`)
 	}
 	rs, err := a.readNow(ctx, args.Sensor)
 	if err != nil {
-		return Result{}, err
+		return wire.SensorReadResult{}, nil, err
 	}
 	pack, err := a.codec.Pack(rs, a.clock.Now())
 	if err != nil {
-		return Result{}, err
+		return wire.SensorReadResult{}, nil, err
 	}
-	values := map[string]any{}
+	values := map[string]wire.SensorValue{}
 	for _, r := range rs {
-		values[r.Quantity] = map[string]any{"value": r.Value, "unit": r.Unit}
+		values[r.Quantity] = wire.SensorValue{Value: r.Value, Unit: r.Unit}
 	}
-	return Result{Value: map[string]any{"sensor": args.Sensor, "count": len(rs), "contentType": senml.MediaType, "values": values}, Binary: pack}, nil
-}
-
-// pinArgs are the arguments of gpio:read and gpio:write.
-type pinArgs struct {
-	Pin   string `json:"pin"`
-	Value *bool  `json:"value"`
+	return wire.SensorReadResult{Sensor: args.Sensor, Count: len(rs), ContentType: senml.MediaType, Values: values}, pack, nil
 }
 
 func (a *Agent) declaredPin(pin string) (built, error) {
@@ -91,104 +96,82 @@ func (a *Agent) declaredPin(pin string) (built, error) {
 	}
 	run := a.sampler()
 	if run == nil {
-		return built{}, &CommandError{Code: CodeFailed, Message: "sensors are not running"}
+		return built{}, &wire.CommandError{Code: wire.CodeFailed, Message: "sensors are not running"}
 	}
 	b, ok := run.pins[pin]
 	if !ok {
-		return built{}, &CommandError{Code: CodeNotAllowed, Message: fmt.Sprintf("pin %q is not declared in the config", pin)}
+		return built{}, &wire.CommandError{Code: wire.CodeNotAllowed, Message: fmt.Sprintf("pin %q is not declared in the config", pin)}
 	}
 	return b, nil
 }
 
-func (a *Agent) cmdGPIORead(ctx context.Context, raw json.RawMessage) (Result, error) {
-	var args pinArgs
-	if err := decodeArgs(raw, &args); err != nil {
-		return Result{}, err
-	}
-	if args.Value != nil {
-		return Result{}, BadArgs(`gpio:read takes no "value"`)
-	}
+func (a *Agent) cmdGPIORead(ctx context.Context, args wire.GPIOReadArgs) (wire.GPIOReadResult, error) {
 	b, err := a.declaredPin(args.Pin)
 	if err != nil {
-		return Result{}, err
+		return wire.GPIOReadResult{}, err
 	}
 	if b.output != nil {
 		out, err := b.output.outputOf()
 		if err != nil {
-			return Result{}, err
+			return wire.GPIOReadResult{}, err
 		}
-		return Result{Value: map[string]any{"pin": args.Pin, "sensor": b.cfg.Name, "value": out.Get(), "output": true}}, nil
+		return wire.GPIOReadResult{Pin: args.Pin, Sensor: b.cfg.Name, Value: out.Get(), Output: true}, nil
 	}
 	if b.use == sensors.PinCounter {
-		return Result{}, &CommandError{Code: CodeNotAllowed, Message: fmt.Sprintf("pin %q counts pulses; use sensor:read %q", args.Pin, b.cfg.Name)}
+		return wire.GPIOReadResult{}, &wire.CommandError{Code: wire.CodeNotAllowed, Message: fmt.Sprintf("pin %q counts pulses; use %s %q", args.Pin, wire.SensorRead.Name(), b.cfg.Name)}
 	}
 	rs, err := a.readNow(ctx, b.cfg.Name)
 	if err != nil {
-		return Result{}, err
+		return wire.GPIOReadResult{}, err
 	}
 	for _, r := range rs {
 		if r.Quantity == "level" {
-			return Result{Value: map[string]any{"pin": args.Pin, "sensor": b.cfg.Name, "value": r.Value != 0, "output": false}}, nil
+			return wire.GPIOReadResult{Pin: args.Pin, Sensor: b.cfg.Name, Value: r.Value != 0}, nil
 		}
 	}
-	return Result{}, fmt.Errorf("pin %q: no level reading", args.Pin)
+	return wire.GPIOReadResult{}, fmt.Errorf("pin %q: no level reading", args.Pin)
 }
 
-func (a *Agent) cmdGPIOWrite(_ context.Context, raw json.RawMessage) (Result, error) {
-	var args pinArgs
-	if err := decodeArgs(raw, &args); err != nil {
-		return Result{}, err
-	}
+func (a *Agent) cmdGPIOWrite(_ context.Context, args wire.GPIOWriteArgs) (wire.GPIOWriteResult, error) {
 	if args.Value == nil {
-		return Result{}, BadArgs(`"value" (true or false) is required`)
+		return wire.GPIOWriteResult{}, BadArgs(`"value" (true or false) is required`)
 	}
 	b, err := a.declaredPin(args.Pin)
 	if err != nil {
-		return Result{}, err
+		return wire.GPIOWriteResult{}, err
 	}
 	if b.output == nil {
-		return Result{}, &CommandError{Code: CodeNotAllowed, Message: fmt.Sprintf("pin %q is an input; only gpio-out pins can be written", args.Pin)}
+		return wire.GPIOWriteResult{}, &wire.CommandError{Code: wire.CodeNotAllowed, Message: fmt.Sprintf("pin %q is an input; only gpio-out pins can be written", args.Pin)}
 	}
 	out, err := b.output.outputOf()
 	if err != nil {
-		return Result{}, err
+		return wire.GPIOWriteResult{}, err
 	}
 	if err := out.Set(*args.Value); err != nil {
-		return Result{}, err
+		return wire.GPIOWriteResult{}, err
 	}
 	a.log.Info("output switched by the server", "pin", args.Pin, "sensor", b.cfg.Name, "value", *args.Value)
-	return Result{Value: map[string]any{"pin": args.Pin, "sensor": b.cfg.Name, "value": out.Get()}}, nil
+	return wire.GPIOWriteResult{Pin: args.Pin, Sensor: b.cfg.Name, Value: out.Get()}, nil
 }
 
-func (a *Agent) cmdSamplingSet(_ context.Context, raw json.RawMessage) (Result, error) {
-	var args struct {
-		Sensor   string `json:"sensor"`
-		Interval string `json:"interval"`
-	}
-	if err := decodeArgs(raw, &args); err != nil {
-		return Result{}, err
-	}
+func (a *Agent) cmdSamplingSet(_ context.Context, args wire.SamplingSetArgs) (wire.SamplingSetResult, error) {
 	if args.Sensor == "" || args.Interval == "" {
-		return Result{}, BadArgs(`"sensor" and "interval" (like "30s") are required`)
+		return wire.SamplingSetResult{}, BadArgs(`"sensor" and "interval" (like "30s") are required`)
 	}
 	d, err := time.ParseDuration(args.Interval)
 	if err != nil {
-		return Result{}, BadArgs(`"interval": %v`, err)
+		return wire.SamplingSetResult{}, BadArgs(`"interval": %v`, err)
 	}
 	if d < minRemoteInterval || d > maxRemoteInterval {
-		return Result{}, BadArgs(`"interval" %s out of range [%s, %s]`, d, minRemoteInterval, maxRemoteInterval)
+		return wire.SamplingSetResult{}, BadArgs(`"interval" %s out of range [%s, %s]`, d, minRemoteInterval, maxRemoteInterval)
 	}
 	if err := a.setInterval(args.Sensor, d); err != nil {
-		return Result{}, err
+		return wire.SamplingSetResult{}, err
 	}
 	a.log.Info("sampling interval changed by the server", "sensor", args.Sensor, "interval", d)
-	return Result{Value: map[string]any{"sensor": args.Sensor, "interval": d.String()}}, nil
+	return wire.SamplingSetResult{Sensor: args.Sensor, Interval: d.String()}, nil
 }
 
-func (a *Agent) cmdQueueStats(_ context.Context, raw json.RawMessage) (Result, error) {
-	var args struct{}
-	if err := decodeArgs(raw, &args); err != nil {
-		return Result{}, err
-	}
-	return Result{Value: a.Status().Outbox}, nil
+func (a *Agent) cmdQueueStats(context.Context, wire.QueueStatsArgs) (json.RawMessage, error) {
+	return json.Marshal(a.Status().Outbox)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/sioagent/sioagent/protocol/senml"
 	"github.com/sioagent/sioagent/sensors"
 	"github.com/sioagent/sioagent/sensors/drivers"
+	"github.com/sioagent/sioagent/wire"
 )
 
 // testWait bounds polling for a state the agent reaches by itself.
@@ -166,14 +167,48 @@ func waitReads(t *testing.T, a *Agent) {
 	}
 }
 
-func call(t *testing.T, fn CommandFunc, args string) (Result, error) {
+// call runs the command cmd registered on a with the JSON args.
+func call(t testing.TB, a *Agent, cmd interface{ Name() string }, args string) (Result, error) {
 	t.Helper()
+	fn, ok := a.disp.lookup(cmd.Name())
+	if !ok {
+		t.Fatalf("no command %q registered", cmd.Name())
+	}
 	return fn(context.Background(), json.RawMessage(args))
+}
+
+// asMap returns a command's result as the server decodes it: a JSON
+// object, numbers as float64.
+func asMap(t testing.TB, v any) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("result %s: %v", b, err)
+	}
+	return m
+}
+
+// asJSON decodes a command's JSON result into a new T.
+func asJSON[T any](t testing.TB, v any) T {
+	t.Helper()
+	var out T
+	raw, ok := v.(json.RawMessage)
+	if !ok {
+		t.Fatalf("result %T, want JSON", v)
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func wantCode(t *testing.T, err error, code string) {
 	t.Helper()
-	var ce *CommandError
+	var ce *wire.CommandError
 	if !errors.As(err, &ce) || ce.Code != code {
 		t.Fatalf("error %v, want code %q", err, code)
 	}
@@ -188,35 +223,35 @@ func TestBuiltinsGPIO(t *testing.T) {
 		t.Fatalf("relay starts %v, want Low (initial = false)", relay.Read())
 	}
 
-	res, err := call(t, a.cmdGPIOWrite, `{"id":"c-91","pin":"GPIO27","value":true}`)
+	res, err := call(t, a, wire.GPIOWrite, `{"id":"c-91","pin":"GPIO27","value":true}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := res.Value.(map[string]any)
+	m := asMap(t, res.Value)
 	if m["value"] != true || m["pin"] != "GPIO27" || m["sensor"] != "relay" {
 		t.Errorf("gpio:write result %v", m)
 	}
 	if relay.Read() != gpio.High {
 		t.Errorf("relay pin %v after writing true, want High", relay.Read())
 	}
-	res, err = call(t, a.cmdGPIORead, `{"pin":"GPIO27"}`)
+	res, err = call(t, a, wire.GPIORead, `{"pin":"GPIO27"}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := res.Value.(map[string]any); m["value"] != true || m["output"] != true {
+	if m := asMap(t, res.Value); m["value"] != true || m["output"] != true {
 		t.Errorf("gpio:read of the output: %v", m)
 	}
 
-	_, err = call(t, a.cmdGPIOWrite, `{"pin":"GPIO17","value":true}`)
-	wantCode(t, err, CodeNotAllowed)
-	_, err = call(t, a.cmdGPIOWrite, `{"pin":"GPIO5","value":true}`)
-	wantCode(t, err, CodeNotAllowed)
-	_, err = call(t, a.cmdGPIOWrite, `{"pin":"GPIO27"}`)
-	wantCode(t, err, CodeBadArgs)
-	_, err = call(t, a.cmdGPIOWrite, `{"pin":"GPIO27","value":"on"}`)
-	wantCode(t, err, CodeBadArgs)
-	_, err = call(t, a.cmdGPIORead, `{"pin":"GPIO17","value":true}`)
-	wantCode(t, err, CodeBadArgs)
+	_, err = call(t, a, wire.GPIOWrite, `{"pin":"GPIO17","value":true}`)
+	wantCode(t, err, wire.CodeNotAllowed)
+	_, err = call(t, a, wire.GPIOWrite, `{"pin":"GPIO5","value":true}`)
+	wantCode(t, err, wire.CodeNotAllowed)
+	_, err = call(t, a, wire.GPIOWrite, `{"pin":"GPIO27"}`)
+	wantCode(t, err, wire.CodeBadArgs)
+	_, err = call(t, a, wire.GPIOWrite, `{"pin":"GPIO27","value":"on"}`)
+	wantCode(t, err, wire.CodeBadArgs)
+	_, err = call(t, a, wire.GPIORead, `{"pin":"GPIO17","value":true}`)
+	wantCode(t, err, wire.CodeBadArgs)
 	if button.Read() != gpio.Low {
 		t.Fatalf("writing the input changed it")
 	}
@@ -225,11 +260,11 @@ func TestBuiltinsGPIO(t *testing.T) {
 		if err := button.Out(level); err != nil { // the fake's way to set the input level
 			t.Fatal(err)
 		}
-		res, err := call(t, a.cmdGPIORead, `{"pin":"GPIO17"}`)
+		res, err := call(t, a, wire.GPIORead, `{"pin":"GPIO17"}`)
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := res.Value.(map[string]any)
+		m := asMap(t, res.Value)
 		if m["value"] != bool(level) || m["output"] != false || m["sensor"] != "button" {
 			t.Errorf("gpio:read with the pin %v: %v", level, m)
 		}
@@ -245,12 +280,12 @@ func TestBuiltinsGPIO(t *testing.T) {
 func TestBuiltinsSensorRead(t *testing.T) {
 	a, _ := startTestAgent(t, newFakeHardware("GPIO27", "GPIO17"))
 	waitReads(t, a) // the counter's periodic read returned 1
-	res, err := call(t, a.cmdSensorRead, `{"sensor":"counter"}`)
+	res, err := call(t, a, wire.SensorRead, `{"sensor":"counter"}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := res.Value.(map[string]any)
-	if m["count"] != 1 || m["contentType"] != senml.MediaType || m["sensor"] != "counter" {
+	m := asMap(t, res.Value)
+	if m["count"] != 1.0 || m["contentType"] != senml.MediaType || m["sensor"] != "counter" {
 		t.Errorf("result %v", m)
 	}
 	if v := m["values"].(map[string]any)["value"].(map[string]any)["value"]; v != 2.0 {
@@ -277,19 +312,19 @@ func TestBuiltinsSensorRead(t *testing.T) {
 	if s, _ := sensorStatusOf(a, "counter"); s.Reads != 2 {
 		t.Errorf("counter reads %d, want 2", s.Reads)
 	}
-	_, err = call(t, a.cmdSensorRead, `{"sensor":"nope"}`)
-	wantCode(t, err, CodeNotFound)
-	_, err = call(t, a.cmdSensorRead, `{}`)
-	wantCode(t, err, CodeBadArgs)
+	_, err = call(t, a, wire.SensorRead, `{"sensor":"nope"}`)
+	wantCode(t, err, wire.CodeNotFound)
+	_, err = call(t, a, wire.SensorRead, `{}`)
+	wantCode(t, err, wire.CodeBadArgs)
 }
 
 func TestBuiltinsSamplingSetAndStatus(t *testing.T) {
 	a, _ := startTestAgent(t, newFakeHardware("GPIO27", "GPIO17"))
-	res, err := call(t, a.cmdSamplingSet, `{"sensor":"button","interval":"30s"}`)
+	res, err := call(t, a, wire.SamplingSet, `{"sensor":"button","interval":"30s"}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := res.Value.(map[string]any); m["interval"] != "30s" || m["sensor"] != "button" {
+	if m := asMap(t, res.Value); m["interval"] != "30s" || m["sensor"] != "button" {
 		t.Errorf("result %v", m)
 	}
 	if s, ok := sensorStatusOf(a, "button"); !ok || s.IntervalSec != 30 {
@@ -299,17 +334,17 @@ func TestBuiltinsSamplingSetAndStatus(t *testing.T) {
 		t.Errorf("counter interval %v changed too", s.IntervalSec)
 	}
 	for _, args := range []string{`{"sensor":"button","interval":"50ms"}`, `{"sensor":"button","interval":"25h"}`, `{"sensor":"button","interval":"soon"}`, `{"sensor":"button"}`} {
-		_, err := call(t, a.cmdSamplingSet, args)
-		wantCode(t, err, CodeBadArgs)
+		_, err := call(t, a, wire.SamplingSet, args)
+		wantCode(t, err, wire.CodeBadArgs)
 	}
-	_, err = call(t, a.cmdSamplingSet, `{"sensor":"nope","interval":"1s"}`)
-	wantCode(t, err, CodeNotFound)
+	_, err = call(t, a, wire.SamplingSet, `{"sensor":"nope","interval":"1s"}`)
+	wantCode(t, err, wire.CodeNotFound)
 
-	res, err = call(t, a.cmdStatus, `null`)
+	res, err = call(t, a, wire.Status, `null`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := res.Value.(Status)
+	st := asJSON[Status](t, res.Value)
 	if st.DeviceID != "pi-test" || st.Version != "1.2.3" || len(st.Sensors) != 3 || st.Conn.Connected {
 		t.Errorf("status %+v", st)
 	}
@@ -324,21 +359,21 @@ func TestBuiltinsSamplingSetAndStatus(t *testing.T) {
 	if back["deviceId"] != "pi-test" {
 		t.Errorf("status JSON deviceId %v", back["deviceId"])
 	}
-	_, err = call(t, a.cmdStatus, `{"verbose":true}`)
-	wantCode(t, err, CodeBadArgs)
+	_, err = call(t, a, wire.Status, `{"verbose":true}`)
+	wantCode(t, err, wire.CodeBadArgs)
 
-	res, err = call(t, a.cmdPing, `{"id":"p-1"}`)
+	res, err = call(t, a, wire.Ping, `{"id":"p-1"}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := res.Value.(map[string]any); m["pong"] != true || m["time"] != "2026-11-25T12:00:00Z" || m["clockSynced"] != true || m["version"] != "1.2.3" {
+	if m := asMap(t, res.Value); m["pong"] != true || m["time"] != "2026-11-25T12:00:00Z" || m["clockSynced"] != true || m["version"] != "1.2.3" {
 		t.Errorf("ping %v", m)
 	}
-	res, err = call(t, a.cmdQueueStats, ``)
+	res, err = call(t, a, wire.QueueStats, ``)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if q := res.Value.(OutboxStatus); q.Depth != 0 || q.Path != a.cfg.Outbox.Path {
+	if q := asJSON[OutboxStatus](t, res.Value); q.Depth != 0 || q.Path != a.cfg.Outbox.Path {
 		t.Errorf("queue:stats %+v", q)
 	}
 }
@@ -353,15 +388,15 @@ func TestBuiltinsNoSampler(t *testing.T) {
 	}
 	defer stopTestAgent(t, a)
 	for _, tc := range []struct {
-		fn   CommandFunc
+		cmd  interface{ Name() string }
 		args string
 	}{
-		{a.cmdGPIOWrite, `{"pin":"GPIO27","value":true}`},
-		{a.cmdGPIORead, `{"pin":"GPIO27"}`},
-		{a.cmdSensorRead, `{"sensor":"counter"}`},
-		{a.cmdSamplingSet, `{"sensor":"counter","interval":"1s"}`},
+		{wire.GPIOWrite, `{"pin":"GPIO27","value":true}`},
+		{wire.GPIORead, `{"pin":"GPIO27"}`},
+		{wire.SensorRead, `{"sensor":"counter"}`},
+		{wire.SamplingSet, `{"sensor":"counter","interval":"1s"}`},
 	} {
-		_, err := call(t, tc.fn, tc.args)
-		wantCode(t, err, CodeFailed)
+		_, err := call(t, a, tc.cmd, tc.args)
+		wantCode(t, err, wire.CodeFailed)
 	}
 }

@@ -12,17 +12,7 @@ import (
 	"time"
 
 	"github.com/sioagent/sioagent/protocol/socketio"
-)
-
-// Error codes of command error acks (the wire contract, docs/PROTOCOL.md).
-const (
-	CodeUnknownCommand = "unknown_command"
-	CodeBadArgs        = "bad_args"
-	CodeTimeout        = "timeout"
-	CodeBusy           = "busy"
-	CodeFailed         = "failed"
-	CodeNotFound       = "not_found"
-	CodeNotAllowed     = "not_allowed"
+	"github.com/sioagent/sioagent/wire"
 )
 
 // maxConcurrentCommands bounds the commands running at once; more get a
@@ -38,20 +28,11 @@ const maxPendingReplies = 64
 // maxCommandID is the longest command id remembered for idempotency.
 const maxCommandID = 128
 
-// CommandError is an error a command answers with: its Code and Message go
-// into the error ack. Return one from a CommandFunc to choose the code;
-// any other error is answered with code "failed".
-type CommandError struct {
-	Code    string `json:"code"`
-	Message string `json:"message,omitempty"`
-}
-
-// Error implements error.
-func (e *CommandError) Error() string { return e.Code + ": " + e.Message }
-
-// BadArgs returns a CommandError with code "bad_args".
+// BadArgs returns a *wire.CommandError with code "bad_args". Return a
+// *wire.CommandError from a CommandFunc to choose the code of its error
+// ack; any other error is answered with code "failed".
 func BadArgs(format string, a ...any) error {
-	return &CommandError{Code: CodeBadArgs, Message: fmt.Sprintf(format, a...)}
+	return &wire.CommandError{Code: wire.CodeBadArgs, Message: fmt.Sprintf(format, a...)}
 }
 
 // Result is what a command answers with: Value goes into the ack's
@@ -68,16 +49,9 @@ type Result struct {
 // the connection's.
 type CommandFunc func(ctx context.Context, args json.RawMessage) (Result, error)
 
-// ack is the first argument of a command's ack.
-type ack struct {
-	OK     bool          `json:"ok"`
-	Result any           `json:"result,omitempty"`
-	Error  *CommandError `json:"error,omitempty"`
-}
-
 // answer is a complete ack: the JSON object and an optional attachment.
 type answer struct {
-	ack    ack
+	ack    wire.Reply[any]
 	binary []byte
 }
 
@@ -193,14 +167,14 @@ func (d *dispatcher) begin(name string, raw json.RawMessage, reply func(answer))
 	case d.slots <- struct{}{}:
 	default:
 		d.wg.Done()
-		return errAnswer(&CommandError{Code: CodeBusy, Message: fmt.Sprintf("more than %d commands running", maxConcurrentCommands)}), true
+		return errAnswer(&wire.CommandError{Code: wire.CodeBusy, Message: fmt.Sprintf("more than %d commands running", maxConcurrentCommands)}), true
 	}
 	release := func() { <-d.slots }
 	go func() {
 		defer d.wg.Done()
 		if idErr != nil {
 			release()
-			reply(errAnswer(&CommandError{Code: CodeBadArgs, Message: idErr.Error()}))
+			reply(errAnswer(&wire.CommandError{Code: wire.CodeBadArgs, Message: idErr.Error()}))
 			return
 		}
 		reply(d.run(name, id, raw, release))
@@ -243,7 +217,7 @@ func newPending() *pending { return &pending{done: make(chan struct{})} }
 func (d *dispatcher) launch(name string, raw json.RawMessage, release func(), c *pending, e *idEntry) {
 	fn, ok := d.lookup(name)
 	if !ok {
-		c.answer = errAnswer(&CommandError{Code: CodeUnknownCommand, Message: fmt.Sprintf("unknown command %q", name)})
+		c.answer = errAnswer(&wire.CommandError{Code: wire.CodeUnknownCommand, Message: fmt.Sprintf("unknown command %q", name)})
 		d.finish(c, e, release)
 		return
 	}
@@ -256,7 +230,7 @@ func (d *dispatcher) launch(name string, raw json.RawMessage, release func(), c 
 }
 
 func (d *dispatcher) finish(c *pending, e *idEntry, release func()) {
-	if e != nil && c.answer.ack.Error != nil && c.answer.ack.Error.Code == CodeTimeout {
+	if e != nil && c.answer.ack.Error != nil && c.answer.ack.Error.Code == wire.CodeTimeout {
 		d.ids.forget(e)
 	}
 	close(c.done)
@@ -275,7 +249,7 @@ func (d *dispatcher) await(name string, c *pending) answer {
 	case <-c.done:
 		return c.answer
 	case <-t.C:
-		return errAnswer(&CommandError{Code: CodeTimeout, Message: fmt.Sprintf("command %q did not finish within %s", name, d.timeout)})
+		return errAnswer(&wire.CommandError{Code: wire.CodeTimeout, Message: fmt.Sprintf("command %q did not finish within %s", name, d.timeout)})
 	case <-d.ctx.Done():
 		return errAnswer(errStopping())
 	}
@@ -290,7 +264,7 @@ func (d *dispatcher) exec(name string, fn CommandFunc, raw json.RawMessage) (a a
 	defer func() {
 		if p := recover(); p != nil {
 			d.log.Error("command panicked", "command", name, "panic", p)
-			a = errAnswer(&CommandError{Code: CodeFailed, Message: fmt.Sprintf("command %q failed", name)})
+			a = errAnswer(&wire.CommandError{Code: wire.CodeFailed, Message: fmt.Sprintf("command %q failed", name)})
 		}
 	}()
 	res, err := fn(ctx, raw)
@@ -304,26 +278,28 @@ func (d *dispatcher) exec(name string, fn CommandFunc, raw json.RawMessage) (a a
 	// than only when the ack is sent, where it would end the process.
 	if _, err := json.Marshal(res.Value); err != nil {
 		d.log.Error("command result cannot be encoded", "command", name, "err", err)
-		return errAnswer(&CommandError{Code: CodeFailed, Message: fmt.Sprintf("command %q: its result cannot be encoded", name)})
+		return errAnswer(&wire.CommandError{Code: wire.CodeFailed, Message: fmt.Sprintf("command %q: its result cannot be encoded", name)})
 	}
-	return answer{ack: ack{OK: true, Result: res.Value}, binary: res.Binary}
+	return answer{ack: wire.Reply[any]{OK: true, Result: res.Value}, binary: res.Binary}
 }
 
-func asCommandError(err error, ctx context.Context) *CommandError {
-	var ce *CommandError
+func asCommandError(err error, ctx context.Context) *wire.CommandError {
+	var ce *wire.CommandError
 	if errors.As(err, &ce) {
 		return ce
 	}
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-		return &CommandError{Code: CodeTimeout, Message: err.Error()}
+		return &wire.CommandError{Code: wire.CodeTimeout, Message: err.Error()}
 	}
-	return &CommandError{Code: CodeFailed, Message: err.Error()}
+	return &wire.CommandError{Code: wire.CodeFailed, Message: err.Error()}
 }
 
 // errStopping is the error of a command cut short because the agent stops.
-func errStopping() *CommandError { return &CommandError{Code: CodeFailed, Message: "agent stopping"} }
+func errStopping() *wire.CommandError {
+	return &wire.CommandError{Code: wire.CodeFailed, Message: "agent stopping"}
+}
 
-func errAnswer(e *CommandError) answer { return answer{ack: ack{OK: false, Error: e}} }
+func errAnswer(e *wire.CommandError) answer { return answer{ack: wire.Reply[any]{Error: e}} }
 
 func (d *dispatcher) reply(ev *socketio.Event, a answer) {
 	if err := ev.Ack(a.args()...); err != nil {
@@ -382,31 +358,26 @@ func commandID(raw json.RawMessage) (string, error) {
 	return id, nil
 }
 
-// decodeArgs decodes a command's argument object into v strictly: unknown
-// fields are an error (the "id" field is always allowed).
-func decodeArgs(raw json.RawMessage, v any) error {
+// decodeArgs decodes a command's argument object strictly into a new A:
+// no argument and null are the empty object; anything but an object, and
+// members A does not have, are bad_args (wire.CommandID gives every
+// built-in's arguments the "id" member).
+func decodeArgs[A any](raw json.RawMessage) (A, error) {
+	var v A
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		raw = []byte("{}")
 	}
 	if raw[0] != '{' {
-		return BadArgs("arguments must be a JSON object")
+		return v, BadArgs("arguments must be a JSON object")
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return BadArgs("arguments: %v", err)
+	if err := socketio.NewArgs([]json.RawMessage{raw}, nil).Strict().Decode(0, &v); err != nil {
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner // the JSON error, without "argument 0"
+		}
+		return v, BadArgs("arguments: %v", err)
 	}
-	delete(m, "id")
-	clean, err := json.Marshal(m)
-	if err != nil {
-		return BadArgs("arguments: %v", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(clean))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return BadArgs("arguments: %v", err)
-	}
-	return nil
+	return v, nil
 }
 
 // idCache remembers the answers of the most recent command ids. Entries

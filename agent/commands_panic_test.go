@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/sioagent/sioagent/wire"
 	"math"
 	"testing"
 )
@@ -25,7 +26,7 @@ func TestDispatcherResultNotEncodable(t *testing.T) {
 	})
 	for _, name := range []string{"panicky", "nan"} {
 		a := d.run(name, "", nil, noRelease)
-		wantError(t, a, CodeFailed)
+		wantError(t, a, wire.CodeFailed)
 		if _, err := json.Marshal(a.args()[0]); err != nil {
 			t.Fatalf("%s: the error ack itself does not encode: %v", name, errors.Unwrap(err))
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sioagent/sioagent/wire"
 	"runtime"
 	"runtime/metrics"
 	"sync"
@@ -95,7 +96,7 @@ func TestImmediateAnswersNeverBlockTheDispatcher(t *testing.T) {
 	d.wait()
 	mu.Lock()
 	defer mu.Unlock()
-	if codes["ok"] != maxConcurrentCommands || codes[CodeBusy] != maxPendingReplies {
+	if codes["ok"] != maxConcurrentCommands || codes[wire.CodeBusy] != maxPendingReplies {
 		t.Errorf("answers %v, want %d ok and %d busy (the other busy answers dropped)", codes, maxConcurrentCommands, maxPendingReplies)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sioagent/sioagent/wire"
 	"log/slog"
 	"strings"
 	"sync"
@@ -59,7 +60,7 @@ func TestDispatcherOK(t *testing.T) {
 func TestDispatcherErrors(t *testing.T) {
 	d := testDispatcher(t, testCommandTimeout, 8)
 	d.handle("coded", func(context.Context, json.RawMessage) (Result, error) {
-		return Result{}, fmt.Errorf("wrapped: %w", &CommandError{Code: CodeNotFound, Message: "no such thing"})
+		return Result{}, fmt.Errorf("wrapped: %w", &wire.CommandError{Code: wire.CodeNotFound, Message: "no such thing"})
 	})
 	d.handle("plain", func(context.Context, json.RawMessage) (Result, error) {
 		return Result{}, errors.New("disk on fire")
@@ -69,25 +70,25 @@ func TestDispatcherErrors(t *testing.T) {
 	})
 
 	a := d.run("nope", "", nil, noRelease)
-	wantError(t, a, CodeUnknownCommand)
+	wantError(t, a, wire.CodeUnknownCommand)
 	if !strings.Contains(a.ack.Error.Message, `"nope"`) {
 		t.Errorf("message %q does not name the command", a.ack.Error.Message)
 	}
 	a = d.run("coded", "", nil, noRelease)
-	wantError(t, a, CodeNotFound)
+	wantError(t, a, wire.CodeNotFound)
 	if a.ack.Error.Message != "no such thing" {
 		t.Errorf("message %q", a.ack.Error.Message)
 	}
 	a = d.run("plain", "", nil, noRelease)
-	wantError(t, a, CodeFailed)
+	wantError(t, a, wire.CodeFailed)
 	if a.ack.Error.Message != "disk on fire" {
 		t.Errorf("message %q", a.ack.Error.Message)
 	}
-	wantError(t, d.run("panics", "", nil, noRelease), CodeFailed)
+	wantError(t, d.run("panics", "", nil, noRelease), wire.CodeFailed)
 	// The dispatcher still works after a panic.
-	wantError(t, d.run("plain", "", nil, noRelease), CodeFailed)
+	wantError(t, d.run("plain", "", nil, noRelease), wire.CodeFailed)
 
-	b, err := json.Marshal(errAnswer(&CommandError{Code: CodeBadArgs, Message: "m"}).args()[0])
+	b, err := json.Marshal(errAnswer(&wire.CommandError{Code: wire.CodeBadArgs, Message: "m"}).args()[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func TestDispatcherTimeout(t *testing.T) {
 	for _, name := range []string{"honours", "ignores"} {
 		start := time.Now()
 		a := d.run(name, "", nil, noRelease)
-		wantError(t, a, CodeTimeout)
+		wantError(t, a, wire.CodeTimeout)
 		if el := time.Since(start); el < timeout {
 			t.Errorf("%s: answered after %s, before the %s timeout", name, el, timeout)
 		}
@@ -265,6 +266,7 @@ func TestCommandID(t *testing.T) {
 
 func TestDecodeArgs(t *testing.T) {
 	type args struct {
+		wire.CommandID
 		Pin   string `json:"pin"`
 		Value *bool  `json:"value"`
 	}
@@ -280,8 +282,8 @@ func TestDecodeArgs(t *testing.T) {
 		{`{"pin":"GPIO27","value":true}`, args{Pin: "GPIO27", Value: new(true)}},
 	}
 	for _, tt := range ok {
-		var got args
-		if err := decodeArgs(json.RawMessage(tt.raw), &got); err != nil {
+		got, err := decodeArgs[args](json.RawMessage(tt.raw))
+		if err != nil {
 			t.Errorf("decodeArgs(%s): %v", tt.raw, err)
 			continue
 		}
@@ -291,11 +293,10 @@ func TestDecodeArgs(t *testing.T) {
 	}
 	bad := []string{`{"pin":"GPIO27","valeu":true}`, `[1]`, `"x"`, `42`, `true`, `{"pin":1}`, `{"pin":`}
 	for _, raw := range bad {
-		var got args
-		err := decodeArgs(json.RawMessage(raw), &got)
-		var ce *CommandError
-		if !errors.As(err, &ce) || ce.Code != CodeBadArgs {
-			t.Errorf("decodeArgs(%s) = %v, want a bad_args CommandError", raw, err)
+		_, err := decodeArgs[args](json.RawMessage(raw))
+		var ce *wire.CommandError
+		if !errors.As(err, &ce) || ce.Code != wire.CodeBadArgs {
+			t.Errorf("decodeArgs(%s) = %v, want a bad_args wire.CommandError", raw, err)
 		}
 	}
 }
@@ -320,7 +321,7 @@ func TestDispatcherBusy(t *testing.T) {
 	entered.Wait()
 	var busy answer
 	d.start("block", json.RawMessage(`{"id":"extra"}`), func(a answer) { busy = a }) // answered synchronously
-	wantError(t, busy, CodeBusy)
+	wantError(t, busy, wire.CodeBusy)
 	close(release)
 	for range maxConcurrentCommands {
 		a := <-answers
@@ -331,7 +332,7 @@ func TestDispatcherBusy(t *testing.T) {
 	d.wait()
 	// Slots are free again; a bad id is reported through the reply.
 	d.start("block", json.RawMessage(`{"id":7}`), reply)
-	wantError(t, <-answers, CodeBadArgs)
+	wantError(t, <-answers, wire.CodeBadArgs)
 }
 
 // TestDispatcherStopIsNotTimeout: a command cut short because the agent
@@ -352,7 +353,7 @@ func TestDispatcherStopIsNotTimeout(t *testing.T) {
 	<-entered
 	cancel()
 	a := <-got
-	wantError(t, a, CodeFailed)
+	wantError(t, a, wire.CodeFailed)
 	if a.ack.Error.Message != "agent stopping" {
 		t.Errorf("message %q", a.ack.Error.Message)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sioagent/sioagent/wire"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -21,7 +22,7 @@ func TestTimedOutCommandRunsOnce(t *testing.T) {
 		time.Sleep(150 * time.Millisecond) // ignores ctx
 		return Result{Value: effects.Add(1)}, nil
 	})
-	wantError(t, d.run("slow", "s-1", nil, noRelease), CodeTimeout)
+	wantError(t, d.run("slow", "s-1", nil, noRelease), wire.CodeTimeout)
 	// The function is still running: a retry waits for it (and may time
 	// out again), but never starts it twice.
 	deadline := time.Now().Add(5 * time.Second)
@@ -31,7 +32,7 @@ func TestTimedOutCommandRunsOnce(t *testing.T) {
 		if a.ack.OK || time.Now().After(deadline) {
 			break
 		}
-		wantError(t, a, CodeTimeout)
+		wantError(t, a, wire.CodeTimeout)
 	}
 	if !a.ack.OK || a.ack.Result != int32(1) {
 		t.Fatalf("retry answered %+v, want the first run's result 1", a.ack)
@@ -51,9 +52,9 @@ func TestHonouredTimeoutIsNotRemembered(t *testing.T) {
 		<-ctx.Done()
 		return Result{}, ctx.Err()
 	})
-	wantError(t, d.run("gives-up", "g", nil, noRelease), CodeTimeout)
+	wantError(t, d.run("gives-up", "g", nil, noRelease), wire.CodeTimeout)
 	d.wait() // the function has returned and the id is forgotten
-	wantError(t, d.run("gives-up", "g", nil, noRelease), CodeTimeout)
+	wantError(t, d.run("gives-up", "g", nil, noRelease), wire.CodeTimeout)
 	if n := runs.Load(); n != 2 {
 		t.Fatalf("ran %d times, want 2 (a timeout is not an answer to remember)", n)
 	}
@@ -74,10 +75,10 @@ func TestSlotsHeldUntilFunctionsReturn(t *testing.T) {
 		d.start("stuck", json.RawMessage(fmt.Sprintf(`{"id":"s-%d"}`, i)), reply)
 	}
 	for range maxConcurrentCommands {
-		wantError(t, <-answers, CodeTimeout)
+		wantError(t, <-answers, wire.CodeTimeout)
 	}
 	d.start("stuck", json.RawMessage(`{"id":"one-more"}`), reply)
-	wantError(t, <-answers, CodeBusy)
+	wantError(t, <-answers, wire.CodeBusy)
 	close(release)
 	d.wait()
 	d.start("stuck", json.RawMessage(`{"id":"after"}`), reply)
@@ -153,7 +154,7 @@ func TestDispatcherCloseRacesStart(t *testing.T) {
 	for len(answers) > 0 {
 		a = <-answers
 	}
-	wantError(t, a, CodeFailed) // the last one came after close
+	wantError(t, a, wire.CodeFailed) // the last one came after close
 	close(release)
 	if !d.close(5 * time.Second) {
 		t.Fatal("the deaf command did not finish after its release")
@@ -166,7 +167,7 @@ func TestIDKeysDoNotCollide(t *testing.T) {
 	d := testDispatcher(t, testCommandTimeout, 8)
 	var ran atomic.Int32
 	d.handle("a", func(context.Context, json.RawMessage) (Result, error) { ran.Add(1); return Result{Value: "a"}, nil })
-	wantError(t, d.run("a\x00b", "c", nil, noRelease), CodeUnknownCommand)
+	wantError(t, d.run("a\x00b", "c", nil, noRelease), wire.CodeUnknownCommand)
 	if a := d.run("a", "b\x00c", nil, noRelease); !a.ack.OK || ran.Load() != 1 {
 		t.Fatalf("command a with id b\\x00c answered %+v (ran %d)", a.ack, ran.Load())
 	}

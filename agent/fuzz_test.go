@@ -3,12 +3,13 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"github.com/sioagent/sioagent/wire"
 	"testing"
 )
 
 // FuzzCommandArgs feeds arbitrary command arguments, as they come from the
 // server, to the argument handling of every built-in command: it must
-// answer (with a result or a *CommandError), never panic.
+// answer (with a result or a *wire.CommandError), never panic.
 func FuzzCommandArgs(f *testing.F) {
 	for _, seed := range []string{
 		`{}`, `null`, ``, `[]`, `"x"`, `7`, `{"id":"c-1"}`, `{"id":7}`, `{"id":null}`,
@@ -19,7 +20,14 @@ func FuzzCommandArgs(f *testing.F) {
 		f.Add(seed)
 	}
 	a, _ := startTestAgent(f, newFakeHardware("GPIO27", "GPIO17"))
-	cmds := []CommandFunc{a.cmdPing, a.cmdStatus, a.cmdSensorRead, a.cmdGPIORead, a.cmdGPIOWrite, a.cmdSamplingSet, a.cmdQueueStats}
+	var cmds []CommandFunc
+	for _, name := range wire.Commands() {
+		fn, ok := a.disp.lookup(name)
+		if !ok {
+			f.Fatalf("built-in %q not registered", name)
+		}
+		cmds = append(cmds, fn)
+	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		if _, err := commandID(json.RawMessage(raw)); err != nil && err.Error() == "" {
 			t.Fatal("empty error")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sioagent/sioagent/config"
 	"github.com/sioagent/sioagent/sensors"
+	"github.com/sioagent/sioagent/wire"
 )
 
 // samplerRun is one generation of sensors: the ones of the config at start,
@@ -125,11 +126,11 @@ func (a *Agent) currentSensors() []config.Sensor {
 func (a *Agent) readNow(ctx context.Context, name string) ([]sensors.Reading, error) {
 	run := a.sampler()
 	if run == nil {
-		return nil, &CommandError{Code: CodeFailed, Message: "sensors are not running"}
+		return nil, &wire.CommandError{Code: wire.CodeFailed, Message: "sensors are not running"}
 	}
 	rs, err := run.sampler.Read(ctx, name)
 	if errors.Is(err, sensors.ErrUnknownSensor) {
-		return nil, &CommandError{Code: CodeNotFound, Message: fmt.Sprintf("no sensor %q", name)}
+		return nil, &wire.CommandError{Code: wire.CodeNotFound, Message: fmt.Sprintf("no sensor %q", name)}
 	}
 	return rs, err
 }
@@ -138,11 +139,11 @@ func (a *Agent) readNow(ctx context.Context, name string) ([]sensors.Reading, er
 func (a *Agent) setInterval(name string, d time.Duration) error {
 	run := a.sampler()
 	if run == nil {
-		return &CommandError{Code: CodeFailed, Message: "sensors are not running"}
+		return &wire.CommandError{Code: wire.CodeFailed, Message: "sensors are not running"}
 	}
 	err := run.sampler.SetInterval(name, d)
 	if errors.Is(err, sensors.ErrUnknownSensor) {
-		return &CommandError{Code: CodeNotFound, Message: fmt.Sprintf("no sensor %q", name)}
+		return &wire.CommandError{Code: wire.CodeNotFound, Message: fmt.Sprintf("no sensor %q", name)}
 	}
 	return err
 }

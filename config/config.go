@@ -95,8 +95,6 @@ const (
 
 // Defaults and limits of the [telemetry] and [commands] sections.
 const (
-	// DefaultTelemetryEvent is the event name telemetry is emitted under.
-	DefaultTelemetryEvent = "telemetry"
 	// DefaultBatchMaxRecords is the default number of readings per batch.
 	DefaultBatchMaxRecords = 50
 	// MaxBatchMaxRecords is the largest accepted batch_max_records.
@@ -219,7 +217,8 @@ type Outbox struct {
 
 // Telemetry is the [telemetry] section.
 type Telemetry struct {
-	// Event is the event name; default "telemetry".
+	// Event is the event name; empty when the file sets none, which means
+	// the wire contract's default (wire.DefaultTelemetryEvent, "telemetry").
 	Event string
 	// BatchMaxRecords is the most readings in one batch; default 50, 1 to
 	// 1000.

@@ -96,7 +96,7 @@ func TestDefaults(t *testing.T) {
 			Overflow:   "drop-oldest",
 			Window:     32,
 		},
-		Telemetry: config.Telemetry{Event: "telemetry", BatchMaxRecords: 50, BatchMaxDelay: time.Second, BatchMaxBytes: 256 << 10},
+		Telemetry: config.Telemetry{BatchMaxRecords: 50, BatchMaxDelay: time.Second, BatchMaxBytes: 256 << 10},
 		Commands:  config.Commands{Timeout: 10 * time.Second, RememberIDs: 1024},
 		Agent:     config.Agent{ShutdownTimeout: 10 * time.Second, RuntimeDir: "/run/sioagent", LogLevel: "info"},
 	}

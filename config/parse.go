@@ -144,7 +144,7 @@ func setDefaults(c *Config) {
 		ReconnectDelayMax: DefaultReconnectDelayMax,
 	}
 	c.Outbox = Outbox{MaxBytes: DefaultMaxBytes, Overflow: OverflowDropOldest, Window: DefaultWindow}
-	c.Telemetry = Telemetry{Event: DefaultTelemetryEvent, BatchMaxRecords: DefaultBatchMaxRecords, BatchMaxDelay: DefaultBatchMaxDelay, BatchMaxBytes: DefaultBatchMaxBytes}
+	c.Telemetry = Telemetry{BatchMaxRecords: DefaultBatchMaxRecords, BatchMaxDelay: DefaultBatchMaxDelay, BatchMaxBytes: DefaultBatchMaxBytes}
 	c.Commands = Commands{Timeout: DefaultCommandTimeout, RememberIDs: DefaultRememberIDs}
 	c.Agent = Agent{ShutdownTimeout: DefaultShutdownTimeout, LogLevel: DefaultLogLevel}
 }

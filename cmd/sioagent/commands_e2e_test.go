@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sioagent/sioagent/internal/nodeserver"
+	"github.com/sioagent/sioagent/wire"
 )
 
 // commandReply is the example server's answer to POST .../commands.
@@ -139,26 +140,26 @@ interval = "1h"
 	}
 
 	url, dev := srv.URL(), "e2e-cmd"
-	if code, r := sendCommand(t, url, dev, "agent:ping", nil); code != 200 || ackError(t, "ping", r) != "" || r.Ack["result"].(map[string]any)["pong"] != true {
+	if code, r := sendCommand(t, url, dev, wire.Ping.Name(), nil); code != 200 || ackError(t, "ping", r) != "" || r.Ack["result"].(map[string]any)["pong"] != true {
 		t.Errorf("agent:ping: %d %+v", code, r)
 	}
-	code, r := sendCommand(t, url, dev, "sensor:read", map[string]any{"sensor": "temp"})
-	if code != 200 || ackError(t, "sensor:read", r) != "" || len(r.Binary) != 1 || len(r.SenML) != 1 {
+	code, r := sendCommand(t, url, dev, wire.SensorRead.Name(), map[string]any{"sensor": "temp"})
+	if code != 200 || ackError(t, wire.SensorRead.Name(), r) != "" || len(r.Binary) != 1 || len(r.SenML) != 1 {
 		t.Fatalf("sensor:read: %d %+v", code, r)
 	}
 	if got := r.SenML[0]; got.N != "e2e-cmd:temp/temperature" || got.U != "Cel" || got.V < 15 || got.V > 25 {
 		t.Errorf("sensor:read SenML record %+v", got)
 	}
-	_, r = sendCommand(t, url, dev, "agent:status", nil)
+	_, r = sendCommand(t, url, dev, wire.Status.Name(), nil)
 	if ackError(t, "status", r) != "" || r.Ack["result"].(map[string]any)["deviceId"] != dev {
 		t.Errorf("agent:status: %+v", r)
 	}
-	_, r = sendCommand(t, url, dev, "queue:stats", nil)
+	_, r = sendCommand(t, url, dev, wire.QueueStats.Name(), nil)
 	if ackError(t, "queue", r) != "" || r.Ack["result"].(map[string]any)["acked"].(float64) < 1 {
 		t.Errorf("queue:stats: %+v", r)
 	}
-	_, r = sendCommand(t, url, dev, "sampling:set", map[string]any{"sensor": "counter", "interval": "250ms"})
-	if ackError(t, "sampling:set", r) != "" || r.Ack["result"].(map[string]any)["interval"] != "250ms" {
+	_, r = sendCommand(t, url, dev, wire.SamplingSet.Name(), map[string]any{"sensor": "counter", "interval": "250ms"})
+	if ackError(t, wire.SamplingSet.Name(), r) != "" || r.Ack["result"].(map[string]any)["interval"] != "250ms" {
 		t.Errorf("sampling:set: %+v", r)
 	}
 	errorCases := []struct {
@@ -166,17 +167,17 @@ interval = "1h"
 		args any
 		want string
 	}{
-		{"no:such-command", nil, "unknown_command"},
-		{"sensor:read", map[string]any{"sensor": "nope"}, "not_found"},
-		{"sensor:read", map[string]any{}, "bad_args"},
-		{"sensor:read", map[string]any{"sensor": "temp", "extra": 1}, "bad_args"},
-		{"sensor:read", map[string]any{"sensor": 42}, "bad_args"},
-		{"sampling:set", map[string]any{"sensor": "counter", "interval": "1ns"}, "bad_args"},
-		{"sampling:set", map[string]any{"sensor": "counter", "interval": "soon"}, "bad_args"},
-		{"gpio:write", map[string]any{"pin": "GPIO27", "value": true}, "not_allowed"},
-		{"gpio:write", map[string]any{"pin": "GPIO27"}, "bad_args"},
-		{"gpio:read", map[string]any{"pin": "GPIO4"}, "not_allowed"},
-		{"agent:ping", map[string]any{"id": 7}, "bad_args"},
+		{"no:such-command", nil, wire.CodeUnknownCommand},
+		{wire.SensorRead.Name(), map[string]any{"sensor": "nope"}, wire.CodeNotFound},
+		{wire.SensorRead.Name(), map[string]any{}, wire.CodeBadArgs},
+		{wire.SensorRead.Name(), map[string]any{"sensor": "temp", "extra": 1}, wire.CodeBadArgs},
+		{wire.SensorRead.Name(), map[string]any{"sensor": 42}, wire.CodeBadArgs},
+		{wire.SamplingSet.Name(), map[string]any{"sensor": "counter", "interval": "1ns"}, wire.CodeBadArgs},
+		{wire.SamplingSet.Name(), map[string]any{"sensor": "counter", "interval": "soon"}, wire.CodeBadArgs},
+		{wire.GPIOWrite.Name(), map[string]any{"pin": "GPIO27", "value": true}, wire.CodeNotAllowed},
+		{wire.GPIOWrite.Name(), map[string]any{"pin": "GPIO27"}, wire.CodeBadArgs},
+		{wire.GPIORead.Name(), map[string]any{"pin": "GPIO4"}, wire.CodeNotAllowed},
+		{wire.Ping.Name(), map[string]any{"id": 7}, wire.CodeBadArgs},
 	}
 	for _, c := range errorCases {
 		code, r := sendCommand(t, url, dev, c.name, c.args)
@@ -190,9 +191,9 @@ interval = "1h"
 	}
 	// A repeated id is answered from memory: the sine advances on every
 	// read, so a second run would give another value.
-	_, first := sendCommand(t, url, dev, "sensor:read", map[string]any{"id": "same-1", "sensor": "temp"})
-	_, again := sendCommand(t, url, dev, "sensor:read", map[string]any{"id": "same-1", "sensor": "temp"})
-	_, other := sendCommand(t, url, dev, "sensor:read", map[string]any{"id": "same-2", "sensor": "temp"})
+	_, first := sendCommand(t, url, dev, wire.SensorRead.Name(), map[string]any{"id": "same-1", "sensor": "temp"})
+	_, again := sendCommand(t, url, dev, wire.SensorRead.Name(), map[string]any{"id": "same-1", "sensor": "temp"})
+	_, other := sendCommand(t, url, dev, wire.SensorRead.Name(), map[string]any{"id": "same-2", "sensor": "temp"})
 	if len(first.SenML) != 1 || len(again.SenML) != 1 || len(other.SenML) != 1 {
 		t.Fatalf("sensor:read with ids: %+v %+v %+v", first, again, other)
 	}

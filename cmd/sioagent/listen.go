@@ -31,7 +31,7 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return code
 	}
 	l := &listener{stdout: stdout, stderr: stderr, only: fs.Args()[1:], lost: make(chan error, 1)}
-	client, sock, err := cf.connect(ctx, fs.Arg(0), l.configure, func(s *socketio.Socket) { s.OnAny(l.print) })
+	client, sock, err := cf.connect(ctx, fs.Arg(0), l.configure, l.subscribe)
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -73,6 +73,18 @@ func (l *listener) configure(o *socketio.Options, so *socketio.SocketOptions) {
 	so.OnConnectError = func(err *socketio.ConnectError) { l.stop(err) }
 }
 
+// subscribe registers the printer for the named events, or for every
+// event when none was named.
+func (l *listener) subscribe(s *socketio.Socket) {
+	if len(l.only) == 0 {
+		s.OnAny(l.print)
+		return
+	}
+	for _, name := range slices.Compact(slices.Sorted(slices.Values(l.only))) {
+		s.On(name, l.print)
+	}
+}
+
 func (l *listener) stop(err error) {
 	select {
 	case l.lost <- err:
@@ -87,9 +99,6 @@ func (l *listener) state(s string) {
 }
 
 func (l *listener) print(e *socketio.Event) {
-	if len(l.only) > 0 && !slices.Contains(l.only, e.Name) {
-		return
-	}
 	vals, err := e.Args.Values()
 	if err != nil {
 		l.state(fmt.Sprintf("event %q: %v", e.Name, err))

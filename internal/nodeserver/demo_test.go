@@ -24,6 +24,7 @@ import (
 	"github.com/sioagent/sioagent/internal/nodeserver"
 	"github.com/sioagent/sioagent/protocol/senml"
 	"github.com/sioagent/sioagent/protocol/socketio"
+	"github.com/sioagent/sioagent/wire"
 )
 
 // These tests drive the HTTP API of examples/server (api.js) and its SenML
@@ -160,7 +161,7 @@ func sendTelemetry(t *testing.T, sock *socketio.Socket, id string, seq int64, co
 	header := map[string]any{"deviceId": id, "seq": seq, "count": count, "contentType": senml.MediaType}
 	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
 	defer cancel()
-	reply, err := sock.EmitWithAck(ctx, "telemetry", header, batch)
+	reply, err := sock.EmitWithAck(ctx, wire.Telemetry.Name(), header, batch)
 	if err != nil {
 		t.Fatalf("telemetry seq %d: %v", seq, err)
 	}
@@ -251,7 +252,7 @@ func TestAPICommands(t *testing.T) {
 		pingArgs []map[string]any
 	)
 	client, _ := connectDevice(t, srv, "t1", func(s *socketio.Socket) {
-		s.On("agent:ping", func(e *socketio.Event) {
+		s.On(wire.Ping.Name(), func(e *socketio.Event) {
 			var args map[string]any
 			_ = e.Args.Decode(0, &args)
 			mu.Lock()
@@ -259,7 +260,7 @@ func TestAPICommands(t *testing.T) {
 			mu.Unlock()
 			_ = e.Ack(map[string]any{"ok": true, "result": map[string]any{"pong": true}})
 		})
-		s.On("sensor:read", func(e *socketio.Event) {
+		s.On(wire.SensorRead.Name(), func(e *socketio.Event) {
 			_ = e.Ack(map[string]any{"ok": true, "result": map[string]any{"count": 2}}, pack)
 		})
 		s.On("never", func(*socketio.Event) {}) // no ack
@@ -490,7 +491,7 @@ func TestDemoLinesAndCommandCLI(t *testing.T) {
 	}
 	defer srv.Stop()
 	_, sock := connectDevice(t, srv, "demo-pi", func(s *socketio.Socket) {
-		s.On("agent:ping", func(e *socketio.Event) {
+		s.On(wire.Ping.Name(), func(e *socketio.Event) {
 			_ = e.Ack(map[string]any{"ok": true, "result": map[string]any{"pong": true}})
 		})
 	})
