@@ -21,7 +21,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(stopsExampleServer{m})
 }
 
 // testTimeout bounds every wait in these tests; generous for -race on a
