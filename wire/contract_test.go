@@ -118,15 +118,15 @@ func jsonFields(t reflect.Type) []string {
 	return slices.DeleteFunc(names, func(n string) bool { return n == "id" })
 }
 
-// commandTypes returns the argument type of a command definition and the
-// type of its reply's result.
-func commandTypes[A, R any](socketio.TypedEvent[A, R]) (args, result reflect.Type) {
+// commandTypes returns the name of a command definition, its argument
+// type and the type of its reply's result.
+func commandTypes[A, R any](def socketio.TypedEvent[A, R]) (name string, args, result reflect.Type) {
 	ack := reflect.TypeFor[R]()
 	if f, ok := ack.FieldByName("First"); ok { // a Pair: the reply and a binary
 		ack = f.Type
 	}
 	f, _ := ack.FieldByName("Result")
-	return reflect.TypeFor[A](), f.Type
+	return def.Name(), reflect.TypeFor[A](), f.Type
 }
 
 func sortedEq(a, b []string) bool {
@@ -162,20 +162,13 @@ func TestProtocolDocMatchesContract(t *testing.T) {
 
 	types := map[string][2]reflect.Type{}
 	add := func(name string, a, r reflect.Type) { types[name] = [2]reflect.Type{a, r} }
-	a, r := commandTypes(wire.Ping)
-	add(wire.Ping.Name(), a, r)
-	a, r = commandTypes(wire.Status)
-	add(wire.Status.Name(), a, r)
-	a, r = commandTypes(wire.SensorRead)
-	add(wire.SensorRead.Name(), a, r)
-	a, r = commandTypes(wire.GPIORead)
-	add(wire.GPIORead.Name(), a, r)
-	a, r = commandTypes(wire.GPIOWrite)
-	add(wire.GPIOWrite.Name(), a, r)
-	a, r = commandTypes(wire.SamplingSet)
-	add(wire.SamplingSet.Name(), a, r)
-	a, r = commandTypes(wire.QueueStats)
-	add(wire.QueueStats.Name(), a, r)
+	add(commandTypes(wire.Ping))
+	add(commandTypes(wire.Status))
+	add(commandTypes(wire.SensorRead))
+	add(commandTypes(wire.GPIORead))
+	add(commandTypes(wire.GPIOWrite))
+	add(commandTypes(wire.SamplingSet))
+	add(commandTypes(wire.QueueStats))
 	if len(types) != len(wire.Commands()) {
 		t.Fatalf("the test knows %d commands, the contract lists %d", len(types), len(wire.Commands()))
 	}
