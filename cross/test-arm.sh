@@ -12,7 +12,7 @@
 # binfmt_misc cannot be used they are skipped with a SKIPPED line.
 #
 # Environment (defaults in brackets):
-#   ARM_TEST_PKGS    [./store/... ./sensors/... ./protocol/... ./config/... ./telemetry/... ./internal/backoff/... ./agent/...]
+#   ARM_TEST_PKGS    [./store/... ./sensors/... ./protocol/... ./config/... ./telemetry/... ./wire/... ./internal/backoff/... ./agent/...]
 #   ARM_REEXEC_PKGS  [./cmd/sioagent/... ./outbox/...]
 #   QEMU_ARM         the qemu-arm command [qemu-arm]
 #   GO               the go command [go]
@@ -25,7 +25,7 @@ readonly QEMU_CPU_ARMV6=arm1176
 # binfmt.sh's exit status when this machine cannot register an emulator.
 readonly BINFMT_CANNOT=3
 
-ARM_TEST_PKGS=${ARM_TEST_PKGS:-./store/... ./sensors/... ./protocol/... ./config/... ./telemetry/... ./internal/backoff/... ./agent/...}
+ARM_TEST_PKGS=${ARM_TEST_PKGS:-./store/... ./sensors/... ./protocol/... ./config/... ./telemetry/... ./wire/... ./internal/backoff/... ./agent/...}
 ARM_REEXEC_PKGS=${ARM_REEXEC_PKGS:-./cmd/sioagent/... ./outbox/...}
 QEMU_ARM=${QEMU_ARM:-qemu-arm}
 
