@@ -176,8 +176,9 @@ func (h *stateNotifier) set(st State) {
 }
 
 // sameState compares two states but for their Changed channels. Errors
-// are the same when each matches the other (errors.Is compares only
-// comparable values, where == could panic).
+// are the same when each matches the other: errors.Is compares only
+// comparable values, where == could panic, so two errors of a type that
+// cannot be compared always differ.
 func sameState(a, b State) bool {
 	if a.Kind != b.Kind || a.Attempt != b.Attempt || a.Delay != b.Delay || a.Recovered != b.Recovered {
 		return false

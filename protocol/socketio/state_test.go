@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,6 +172,55 @@ func TestStateFollowsALostLinkLikeOnStatus(t *testing.T) {
 			t.Fatalf("%v while the client reconnects: the socket never stopped being active", st)
 		}
 	}
+
+	// The reconnection is over: a socket connecting now is on a first
+	// connection (its CONNECT waits in AuthFunc meanwhile).
+	asked, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	late := c.Socket("/custom", &socketio.SocketOptions{AuthFunc: func(ctx context.Context) (any, error) {
+		once.Do(func() { close(asked) })
+		select {
+		case <-release:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}})
+	connected := make(chan error, 1)
+	go func() { connected <- late.Connect(ctxT(t)) }()
+	wait(t, asked, "the CONNECT of /custom")
+	if st := late.State(); !sameState(st, socketio.State{Kind: socketio.StateConnecting}) {
+		t.Fatalf("connecting after the reconnection: %+v, want attempt 0 without error", st)
+	}
+	close(release)
+	if err := wait(t, connected, "Connect /custom"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A socket that becomes active while the client waits for its next
+// reconnection attempt takes the client's state: the attempt, the delay
+// and the reason.
+func TestStateOfASocketJoiningAnOutage(t *testing.T) {
+	_, p, c, log := proxied(t, nodeserver.Options{}, socketio.Options{ReconnectDelay: time.Hour, ReconnectDelayMax: time.Hour})
+	s := c.Socket("/", nil)
+	if err := s.Connect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	p.Cut()
+	rc := log.next(t, socketio.StatusReconnecting) // for an hour
+	joining := c.Socket("/custom", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	if err := joining.Connect(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Connect during the outage = %v", err)
+	}
+	want := socketio.State{Kind: socketio.StateReconnecting, Attempt: 1, Delay: time.Hour, Err: rc.Err}
+	for _, sock := range []*socketio.Socket{s, joining} {
+		if st := sock.State(); !sameState(st, want) {
+			t.Fatalf("%s during the outage: %+v, want %+v", sock.Namespace(), st, want)
+		}
+	}
 }
 
 // Disconnect makes the socket StateDisconnected with ErrClientDisconnect,
@@ -281,11 +331,12 @@ func TestStateAfterRefusal(t *testing.T) {
 
 // With a long rejoin delay the socket stays StateReconnecting with the
 // rejoin's attempt and delay; Connect supersedes the rejoin (the next
-// refusal is the next attempt) and Close ends it, for good.
+// refusal is the next attempt), Disconnect stops it and Close ends it,
+// for good.
 func TestStateOfAPendingRejoin(t *testing.T) {
 	_, _, c, log := proxied(t, nodeserver.Options{}, socketio.Options{ReconnectDelay: time.Hour, ReconnectDelayMax: time.Hour})
 	s := c.Socket("/no", &socketio.SocketOptions{Rejoin: true})
-	for attempt := 1; attempt <= 2; attempt++ {
+	for attempt := 1; attempt <= 3; attempt++ {
 		if err := s.Connect(ctxT(t)); err == nil {
 			t.Fatal("/no connected")
 		}
@@ -296,6 +347,14 @@ func TestStateOfAPendingRejoin(t *testing.T) {
 		}
 		if rj := log.next(t, socketio.StatusRejoining); rj.Attempt != attempt || rj.Delay != st.Delay || !sameErr(rj.Err, st.Err) {
 			t.Fatalf("StatusRejoining %+v for state %+v", rj, st)
+		}
+		if attempt == 2 {
+			if err := s.Disconnect(); err != nil {
+				t.Fatal(err)
+			}
+			if st := s.State(); st.Kind != socketio.StateDisconnected || !errors.Is(st.Err, socketio.ErrClientDisconnect) {
+				t.Fatalf("Disconnect with a rejoin pending: %+v", st)
+			}
 		}
 	}
 	before := s.State()
