@@ -77,6 +77,7 @@ type Client struct {
 	reconnect *backoff.Backoff // the delays between reconnection attempts
 	bounds    queueBounds      // of the dispatcher and of each pre-CONNECT queue
 	counts    counters
+	link      link // the reconnection the sockets' states follow (state.go)
 
 	mu      sync.Mutex
 	sess    *engineio.Session
@@ -152,6 +153,9 @@ func (c *Client) Socket(namespace string, opts *SocketOptions) *Socket {
 		return s
 	}
 	s := newSocket(c, namespace, opts)
+	if c.closed {
+		s.st.cur.Err = errClientClosed // its state is final from the start
+	}
 	c.sockets[namespace] = s
 	return s
 }

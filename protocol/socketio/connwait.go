@@ -9,6 +9,7 @@ import "context"
 // the socket a new one, so take the channel again after a disconnection
 // rather than keeping an old one, which stays closed. It never blocks and
 // does not make the socket active: Connect (or SocketOptions.Rejoin) does.
+// It is closed exactly while State is StateConnected.
 //
 //	select {
 //	case <-sock.WhenConnected():
@@ -19,7 +20,7 @@ import "context"
 func (s *Socket) WhenConnected() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.up
+	return s.st.up
 }
 
 // WaitConnected blocks until the socket is connected (WhenConnected is
@@ -45,15 +46,5 @@ func (s *Socket) WaitConnected(ctx context.Context) error {
 		return ctx.Err()
 	case <-s.c.done: // the manager exits only once Close was called
 		return ErrClosed
-	}
-}
-
-// markDown gives a connected socket a new, open WhenConnected channel;
-// s.mu must be held.
-func (s *Socket) markDown() {
-	select {
-	case <-s.up:
-		s.up = make(chan struct{})
-	default:
 	}
 }

@@ -73,6 +73,7 @@ func (c *Client) anyActive() bool {
 
 // open opens one Engine.IO session.
 func (c *Client) open(ctx context.Context) (*engineio.Session, error) {
+	c.setLink(State{Kind: StateConnecting, Attempt: c.tries})
 	c.status(Status{Kind: StatusConnecting, Attempt: c.tries})
 	c.mu.Lock()
 	c.decoder.Reset()
@@ -80,6 +81,9 @@ func (c *Client) open(ctx context.Context) (*engineio.Session, error) {
 	eopts := c.opts.Engine
 	eopts.OnMessage = c.onMessage
 	sess, err := engineio.Dial(ctx, c.url, &eopts)
+	if err == nil {
+		c.setLink(State{}) // no reconnection under way
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {
@@ -159,6 +163,7 @@ func (c *Client) retry(ctx context.Context, err error) bool {
 		return true
 	}
 	if n := c.opts.ReconnectAttempts; n > 0 && c.failureCount() >= n {
+		c.setLink(State{}) // given up
 		c.status(Status{Kind: StatusReconnectFailed, Err: err})
 		c.deactivateWaiting(fmt.Errorf("%w after %d attempts: %w", ErrReconnectFailed, n, err))
 		c.reconnect.Reset()
@@ -169,11 +174,14 @@ func (c *Client) retry(ctx context.Context, err error) bool {
 	}
 	d := c.reconnect.Next()
 	c.tries++
+	c.setLink(State{Kind: StateReconnecting, Attempt: c.tries, Delay: d, Err: err})
 	c.status(Status{Kind: StatusReconnecting, Attempt: c.tries, Delay: d, Err: err})
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		// The next attempt starts as soon as a socket wants it.
+		c.setLink(State{Kind: StateConnecting, Attempt: c.tries})
 		return true
 	case <-ctx.Done():
 		return false

@@ -76,7 +76,9 @@ type SocketOptions struct {
 	Rejoin bool
 }
 
-// state of a socket.
+// state of a socket, as the client works with it; finer than the
+// StateKind of State (stateConnected includes the flush of the send
+// buffer, which StateConnected follows).
 type state int
 
 const (
@@ -111,7 +113,7 @@ type Socket struct {
 	offset    string // connection state recovery: last offset received
 	recovered bool
 	waiter    *connWaiter
-	up        chan struct{} // closed while connected and flushed: see WhenConnected
+	st        stateNotifier // State and WhenConnected (state.go)
 	early     []*Packet     // events that came before the CONNECT reply (c.bounds)
 	earlySize int64         // their payload bytes
 	sendBuf   []*outgoing
@@ -138,7 +140,7 @@ func newSocket(c *Client, namespace string, opts *SocketOptions) *Socket {
 		c:         c,
 		namespace: namespace,
 		waiter:    &connWaiter{done: make(chan struct{})},
-		up:        make(chan struct{}),
+		st:        newStateNotifier(),
 		pending:   make(map[uint64]chan<- ackResult),
 	}
 	if opts != nil {
@@ -229,14 +231,22 @@ func (s *Socket) Connect(ctx context.Context) error {
 }
 
 // activateLocked makes the socket want a connection; s.mu must be held.
+// It supersedes a pending rejoin, whose attempt it becomes.
 func (s *Socket) activateLocked() {
 	if !s.active {
 		s.active, s.state, s.sess = true, stateConnecting, nil
+		attempt := 0
+		if s.rejoin.stopLocked() {
+			attempt = s.st.cur.Attempt
+		}
+		s.st.set(State{Kind: StateConnecting, Attempt: attempt, Err: s.st.cur.Err})
 	}
 }
 
-// activated follows activateLocked, without s.mu: it wakes the manager.
+// activated follows activateLocked, without s.mu: it gives the socket the
+// state of a reconnection under way and wakes the manager.
 func (s *Socket) activated() {
+	s.followLink()
 	if s.c.closedNow() { // Close ran meanwhile and did not see it active
 		s.deactivate(errClientClosed)
 	}
@@ -294,8 +304,10 @@ func (s *Socket) flush(ctx context.Context, sess *engineio.Session) {
 		s.sendBuf = nil
 		if len(buffered) == 0 {
 			s.flushing = false
-			s.settle(nil) // Connect returns once newer emits can go straight out
-			close(s.up)   // and so do the waiters of WhenConnected
+			// Connect returns, and WhenConnected is closed, once newer
+			// emits can go straight out.
+			s.settle(nil)
+			s.st.set(State{Kind: StateConnected, Recovered: s.recovered})
 			s.mu.Unlock()
 			return
 		}
@@ -428,18 +440,25 @@ func (s *Socket) Disconnect() error {
 	return err
 }
 
-// deactivate stops the socket for good (until Connect): it fails pending
-// acks, buffered emits and waiting Connects with reason, and reports the
-// disconnection.
+// deactivate stops the socket for good (until Connect, or the rejoin it
+// prepares when the server let it go): it fails pending acks, buffered
+// emits and waiting Connects with reason, and reports the disconnection.
 func (s *Socket) deactivate(reason error) {
 	s.mu.Lock()
-	s.rejoin.stopLocked() // Disconnect, Close: no rejoin either
+	rejoining := s.rejoin.stopLocked() // Disconnect, Close: no rejoin either
 	if !s.active {
+		if rejoining || errors.Is(reason, ErrClosed) {
+			s.st.set(State{Kind: StateDisconnected, Err: reason}) // no longer reconnecting; after Close, final
+		}
 		s.mu.Unlock()
 		return
 	}
 	wasConnected := s.state == stateConnected
-	s.markDown()
+	next := State{Kind: StateDisconnected, Err: reason}
+	if due, ok := s.prepareRejoinLocked(reason); ok {
+		next = State{Kind: StateReconnecting, Attempt: due.Attempt, Delay: due.Delay, Err: reason}
+	}
+	s.st.set(next)
 	s.active, s.state, s.flushing, s.sess, s.id, s.early, s.earlySize = false, stateDisconnected, false, nil, "", nil, 0
 	pending, buffered := s.takePending()
 	s.settle(reason)
@@ -464,7 +483,13 @@ func (s *Socket) onSessionEnd(sess *engineio.Session, reason error) {
 		return
 	}
 	wasConnected := s.state == stateConnected
-	s.markDown()
+	if wasConnected {
+		next := StateConnecting // the manager reconnects it
+		if errors.Is(reason, ErrClosed) {
+			next = StateDisconnected // Close
+		}
+		s.st.set(State{Kind: next, Err: reason})
+	}
 	s.state, s.flushing, s.sess, s.id, s.early, s.earlySize = stateConnecting, false, nil, "", nil, 0
 	pending := s.pending
 	s.pending = make(map[uint64]chan<- ackResult)
