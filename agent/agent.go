@@ -103,7 +103,6 @@ func New(opts Options) (*Agent, error) {
 		return nil, errors.New("agent: no config")
 	}
 	a := &Agent{opts: opts, cfg: cfg, sensorCfg: cfg.Sensors, log: opts.Logger, clock: opts.Clock, started: time.Now(), reloadCh: make(chan *config.Config, 1)}
-	a.conn.changed = make(chan struct{}, 1)
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -188,12 +187,10 @@ func (a *Agent) dial() error {
 			a.conn.connected(recovered, a.sock.ID(), client.Transport())
 			a.log.Info("connected", "server", redactURL(s.URL), "namespace", s.Namespace, "recovered", recovered, "transport", client.Transport())
 			a.drainer.Wake()
-			a.conn.wake()
 		},
 		OnDisconnect: func(reason error) {
 			a.conn.disconnected(reason)
 			a.log.Info("disconnected", "reason", socketio.Reason(reason))
-			a.conn.wake()
 		},
 		OnConnectError: func(err *socketio.ConnectError) {
 			a.conn.refused(err)

@@ -28,13 +28,14 @@ func TestAgentRejoinsAfterServerDisconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	for a.sock.ID() == first || a.sock.ID() == "" {
+		st := a.sock.State()
 		if err := a.sock.WaitConnected(ctx); err != nil {
 			t.Fatalf("not connected again after the server disconnected the agent: %v", err)
 		}
 		if a.sock.ID() == first {
 			// Not disconnected yet: wait for the disconnection.
 			select {
-			case <-a.conn.changed:
+			case <-st.Changed:
 			case <-ctx.Done():
 				t.Fatal("the server never disconnected the agent")
 			}

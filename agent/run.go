@@ -9,6 +9,7 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/sioagent/sioagent/internal/backoff"
+	"github.com/sioagent/sioagent/protocol/socketio"
 )
 
 // Named durations of start-up and shutdown.
@@ -227,8 +228,8 @@ func (a *Agent) notify(state string) {
 
 // flush waits until the outbox is empty, the deadline passes, or the
 // connection has been down for offlineGrace. It wakes when the drainer
-// takes records out of the queue and when the socket connects or
-// disconnects, and looks again.
+// takes records out of the queue and when the socket's state changes, and
+// looks again.
 func (a *Agent) flush(deadline time.Time) {
 	a.drainer.Wake()
 	end := time.NewTimer(time.Until(deadline))
@@ -242,25 +243,19 @@ func (a *Agent) flush(deadline time.Time) {
 		if a.st.Stats().Count == 0 {
 			break
 		}
-		up := a.sock.WhenConnected()
-		var upC <-chan struct{}
+		st := a.sock.State() // its Changed wakes us at the next (dis)connection
 		switch {
-		case isClosed(up):
+		case st.Kind == socketio.StateConnected:
 			offline.Stop()
 			offlineRunning = false
 		case !offlineRunning:
 			offline.Reset(offlineGrace)
 			offlineRunning = true
-			upC = up
-		default:
-			upC = up
 		}
 		select {
 		case <-removed:
 			continue
-		case <-upC:
-			continue
-		case <-a.conn.changed:
+		case <-st.Changed:
 			continue
 		case <-end.C:
 		case <-offline.C:
@@ -298,14 +293,4 @@ func (a *Agent) Close() error {
 	a.mu.Unlock()
 	a.stop()
 	return a.closeConn()
-}
-
-// isClosed reports whether ch is closed, without blocking.
-func isClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
 }

@@ -14,7 +14,6 @@ import (
 
 // connState follows the connection through the socket's callbacks.
 type connState struct {
-	changed    chan struct{} // a signal at each connect and disconnect; see wake
 	mu         sync.Mutex
 	up         bool
 	recovered  bool
@@ -48,15 +47,6 @@ func (c *connState) refused(err *socketio.ConnectError) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.refusal = err.Error()
-}
-
-// wake signals changed without blocking: a shutdown that waits for the
-// outbox looks at the connection again.
-func (c *connState) wake() {
-	select {
-	case c.changed <- struct{}{}:
-	default:
-	}
 }
 
 // onStatus records why connection attempts fail, for status output.
