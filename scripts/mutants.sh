@@ -50,7 +50,7 @@ mutant() {
 # compare the bytes the server stored (telemetry-digests) with what was
 # enqueued.
 mutant payload-last-byte ./outbox/ '^(TestLiveDelivery|TestRejections)$' outbox/send.go \
-  's/EmitWithAckAsync\(fctx, r\.d\.opts\.Event, h, b\.Payload\)/EmitWithAckAsync(fctx, r.d.opts.Event, h, b.Payload[:max(len(b.Payload)-1, 0)])/'
+  's/Second: b\.Payload\}/Second: b.Payload[:max(len(b.Payload)-1, 0)]}/'
 # The store writes each record without its last byte (the envelope's CRC
 # still matches): the crash test compares what survived a kill with what
 # each Append wrote.
@@ -106,6 +106,19 @@ mutant store-io-no-poison ./store/ '^TestPowerCutIOFaults$' store/failed.go \
 # A panicking handler is no longer recovered by the dispatcher.
 mutant handler-panic ./protocol/socketio/ '^TestHandlerPanicRecovered$' protocol/socketio/dispatch.go \
   's/d\.call\(t\.fn\)/t.fn()/'
+# A removed handler still runs for the events queued before its removal.
+mutant listener-removed-runs ./protocol/socketio/ '^TestRemovedHandlerSkipsQueuedEvents$' protocol/socketio/listeners.go \
+  's/\} else if l\.gone\.Load\(\) \{/} else if false \&\& l.gone.Load() {/'
+# A Strict typed event decodes its arguments leniently (a misspelt member
+# is ignored instead of refused).
+mutant typed-strict-ignored ./protocol/socketio/ '^TestTypedHandle$' protocol/socketio/typed.go \
+  's/(func \(e TypedEvent\[A, R\]\) DecodeArgs\(a Args\) \(A, error\) \{\n\tif )e\.strict/$1false/'
+# Socket.State's Changed channel is never closed: waiters miss every change.
+mutant state-changed-not-closed ./protocol/socketio/ '^TestStateFollowsALostLinkLikeOnStatus$' protocol/socketio/state.go \
+  's/close\(h\.changed\)/_ = h.changed/'
+# Shutdown's flush does not wake at a change of the socket's state.
+mutant flush-no-state-wake ./agent/ '^TestFlushNoticesADisconnection$' agent/run.go \
+  's/(\n\t\tcase <-st\.Changed:\n\t\t\tcontinue)//'
 
 ## The check --------------------------------------------------------------------
 
