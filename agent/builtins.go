@@ -34,15 +34,12 @@ func (a *Agent) registerBuiltins() {
 // change of one side that the other does not follow fails to compile.
 func command[A, R any](_ socketio.TypedEvent[A, wire.Reply[R]], fn func(context.Context, A) (R, error)) CommandFunc {
 	return func(ctx context.Context, raw json.RawMessage) (Result, error) {
-		args, err := decodeArgs[A](raw)
-		if err != nil {
+		var args A
+		if err := decodeArgs(raw, &args); err != nil {
 			return Result{}, err
 		}
 		r, err := fn(ctx, args)
-		if err != nil {
-			return Result{}, err
-		}
-		return Result{Value: r}, nil
+		return Result{Value: r}, err // the dispatcher ignores Value with an error
 	}
 }
 
@@ -50,15 +47,12 @@ func command[A, R any](_ socketio.TypedEvent[A, wire.Reply[R]], fn func(context.
 // attachment after the reply.
 func commandWithBinary[A, R any](_ socketio.TypedEvent[A, socketio.Pair[wire.Reply[R], []byte]], fn func(context.Context, A) (R, []byte, error)) CommandFunc {
 	return func(ctx context.Context, raw json.RawMessage) (Result, error) {
-		args, err := decodeArgs[A](raw)
-		if err != nil {
+		var args A
+		if err := decodeArgs(raw, &args); err != nil {
 			return Result{}, err
 		}
 		r, binary, err := fn(ctx, args)
-		if err != nil {
-			return Result{}, err
-		}
-		return Result{Value: r, Binary: binary}, nil
+		return Result{Value: r, Binary: binary}, err
 	}
 }
 

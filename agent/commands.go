@@ -358,26 +358,25 @@ func commandID(raw json.RawMessage) (string, error) {
 	return id, nil
 }
 
-// decodeArgs decodes a command's argument object strictly into a new A:
-// no argument and null are the empty object; anything but an object, and
-// members A does not have, are bad_args (wire.CommandID gives every
+// decodeArgs decodes a command's argument object strictly into v: no
+// argument and null are the empty object; anything but an object, and
+// members v does not have, are bad_args (wire.CommandID gives every
 // built-in's arguments the "id" member).
-func decodeArgs[A any](raw json.RawMessage) (A, error) {
-	var v A
+func decodeArgs(raw json.RawMessage, v any) error {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		raw = []byte("{}")
 	}
 	if raw[0] != '{' {
-		return v, BadArgs("arguments must be a JSON object")
+		return BadArgs("arguments must be a JSON object")
 	}
-	if err := socketio.NewArgs([]json.RawMessage{raw}, nil).Strict().Decode(0, &v); err != nil {
+	if err := socketio.NewArgs([]json.RawMessage{raw}, nil).Strict().Decode(0, v); err != nil {
 		if inner := errors.Unwrap(err); inner != nil {
 			err = inner // the JSON error, without "argument 0"
 		}
-		return v, BadArgs("arguments: %v", err)
+		return BadArgs("arguments: %v", err)
 	}
-	return v, nil
+	return nil
 }
 
 // idCache remembers the answers of the most recent command ids. Entries

@@ -282,8 +282,8 @@ func TestDecodeArgs(t *testing.T) {
 		{`{"pin":"GPIO27","value":true}`, args{Pin: "GPIO27", Value: new(true)}},
 	}
 	for _, tt := range ok {
-		got, err := decodeArgs[args](json.RawMessage(tt.raw))
-		if err != nil {
+		var got args
+		if err := decodeArgs(json.RawMessage(tt.raw), &got); err != nil {
 			t.Errorf("decodeArgs(%s): %v", tt.raw, err)
 			continue
 		}
@@ -293,7 +293,8 @@ func TestDecodeArgs(t *testing.T) {
 	}
 	bad := []string{`{"pin":"GPIO27","valeu":true}`, `[1]`, `"x"`, `42`, `true`, `{"pin":1}`, `{"pin":`}
 	for _, raw := range bad {
-		_, err := decodeArgs[args](json.RawMessage(raw))
+		var got args
+		err := decodeArgs(json.RawMessage(raw), &got)
 		var ce *wire.CommandError
 		if !errors.As(err, &ce) || ce.Code != wire.CodeBadArgs {
 			t.Errorf("decodeArgs(%s) = %v, want a bad_args wire.CommandError", raw, err)
