@@ -18,7 +18,7 @@ func (s *Socket) onPacket(p *Packet) error {
 	case PacketConnectError:
 		s.onConnectError(p)
 	case PacketDisconnect:
-		s.deactivate(ErrServerDisconnect)
+		s.letGo(ErrServerDisconnect)
 		s.scheduleRejoin(ErrServerDisconnect)
 	case PacketEvent, PacketBinaryEvent:
 		return s.onEvent(p)
@@ -88,7 +88,7 @@ func (s *Socket) onConnectError(p *Packet) {
 	if !awaited {
 		return
 	}
-	s.deactivate(cerr)
+	s.letGo(cerr)
 	s.c.status(Status{Kind: StatusConnectError, Namespace: s.namespace, Err: cerr})
 	if s.opts.OnConnectError != nil {
 		s.c.disp.push(func() { s.opts.OnConnectError(cerr) })

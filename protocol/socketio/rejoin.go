@@ -1,7 +1,6 @@
 package socketio
 
 import (
-	"errors"
 	"time"
 
 	"github.com/sioagent/sioagent/internal/backoff"
@@ -28,16 +27,15 @@ func (r *rejoiner) stopLocked() bool {
 	return pending
 }
 
-// prepareRejoinLocked prepares a rejoin of a socket being deactivated for
-// reason, if SocketOptions.Rejoin answers it (the server disconnected or
-// refused the socket) and the client is not closing: it takes the next
+// prepareRejoinLocked prepares a rejoin of a socket the server let go
+// (disconnected or refused) for reason, if SocketOptions.Rejoin is set and
+// the client is not closing: it takes the next
 // delay and returns the StatusRejoining that scheduleRejoin reports once
 // it started the timer. s.mu must be held. Client.Close deactivates the
 // sockets after its manager has exited, so a rejoin prepared before is
 // stopped there.
 func (s *Socket) prepareRejoinLocked(reason error) (Status, bool) {
-	var refused *ConnectError
-	if !s.opts.Rejoin || !(errors.Is(reason, ErrServerDisconnect) || errors.As(reason, &refused)) {
+	if !s.opts.Rejoin {
 		return Status{}, false
 	}
 	select {

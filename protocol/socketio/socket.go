@@ -233,6 +233,12 @@ func (s *Socket) Connect(ctx context.Context) error {
 // activateLocked makes the socket want a connection; s.mu must be held.
 // It supersedes a pending rejoin, whose attempt it becomes.
 func (s *Socket) activateLocked() {
+	select {
+	case <-s.c.done: // Close has run: the state stays final
+		s.settle(errClientClosed)
+		return
+	default:
+	}
 	if !s.active {
 		s.active, s.state, s.sess = true, stateConnecting, nil
 		attempt := 0
@@ -440,11 +446,24 @@ func (s *Socket) Disconnect() error {
 	return err
 }
 
-// deactivate stops the socket for good (until Connect, or the rejoin it
-// prepares when the server let it go): it fails pending acks, buffered
-// emits and waiting Connects with reason, and reports the disconnection.
-func (s *Socket) deactivate(reason error) {
+// deactivate stops the socket for good (until Connect): it fails pending
+// acks, buffered emits and waiting Connects with reason, and reports the
+// disconnection.
+func (s *Socket) deactivate(reason error) { s.stop(reason, false) }
+
+// letGo is deactivate for the server's DISCONNECT or refusal (reason):
+// the one case SocketOptions.Rejoin answers, with the rejoin it prepares.
+// A socket that is not active (a stray DISCONNECT) is left as it is, a
+// pending rejoin included.
+func (s *Socket) letGo(reason error) { s.stop(reason, true) }
+
+// stop is deactivate, and letGo when byServer.
+func (s *Socket) stop(reason error, byServer bool) {
 	s.mu.Lock()
+	if byServer && !s.active {
+		s.mu.Unlock()
+		return
+	}
 	rejoining := s.rejoin.stopLocked() // Disconnect, Close: no rejoin either
 	if !s.active {
 		if rejoining || errors.Is(reason, ErrClosed) {
@@ -455,7 +474,7 @@ func (s *Socket) deactivate(reason error) {
 	}
 	wasConnected := s.state == stateConnected
 	next := State{Kind: StateDisconnected, Err: reason}
-	if due, ok := s.prepareRejoinLocked(reason); ok {
+	if due, ok := s.prepareRejoinLocked(reason); byServer && ok {
 		next = State{Kind: StateReconnecting, Attempt: due.Attempt, Delay: due.Delay, Err: reason}
 	}
 	s.st.set(next)
