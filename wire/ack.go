@@ -92,23 +92,11 @@ func (e *CommandError) Error() string { return e.Code + ": " + e.Message }
 //
 //	{"ok": true, "result": {...}}
 //	{"ok": false, "error": {"code": "bad_args", "message": "..."}}
+//
+// An error reply has no "result" (a zero Result is left out), and []byte
+// values in Result travel as binary attachments, like any argument.
 type Reply[R any] struct {
 	OK     bool          `json:"ok"`
-	Result R             `json:"result,omitempty"`
+	Result R             `json:"result,omitzero"`
 	Error  *CommandError `json:"error,omitempty"`
-}
-
-// MarshalJSON implements json.Marshaler: an error reply, and a reply whose
-// Result is a nil interface, have no "result".
-func (r Reply[R]) MarshalJSON() ([]byte, error) {
-	if !r.OK || any(r.Result) == nil {
-		return json.Marshal(struct {
-			OK    bool          `json:"ok"`
-			Error *CommandError `json:"error,omitempty"`
-		}{r.OK, r.Error}) // an ok reply never has an error
-	}
-	return json.Marshal(struct {
-		OK     bool `json:"ok"`
-		Result R    `json:"result"`
-	}{r.OK, r.Result})
 }

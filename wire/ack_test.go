@@ -73,3 +73,21 @@ func TestReplyJSON(t *testing.T) {
 		}
 	}
 }
+
+// Regression: a Reply goes through the client's encoder as any argument
+// does, so []byte in a result travels as a binary attachment (a
+// MarshalJSON on Reply once turned it into base64), and an error reply
+// with a struct Result has no "result".
+func TestReplyOnTheWire(t *testing.T) {
+	data, atts, err := socketio.MarshalArgs(wire.Reply[map[string]any]{OK: true, Result: map[string]any{"b": []byte{1, 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(atts) != 1 || string(atts[0]) != "\x01\x02" || string(data) != `[{"ok":true,"result":{"b":{"_placeholder":true,"num":0}}}]` {
+		t.Errorf("ok reply with binary: %s, %d attachments", data, len(atts))
+	}
+	data, _, err = socketio.MarshalArgs(wire.Reply[wire.GPIOReadResult]{Error: &wire.CommandError{Code: wire.CodeFailed}})
+	if err != nil || string(data) != `[{"ok":false,"error":{"code":"failed"}}]` {
+		t.Errorf("error reply: %s, %v", data, err)
+	}
+}
