@@ -106,7 +106,7 @@ type Stats struct {
 	// Held is the record that holds the queue back because the current
 	// session cannot carry it (see HeldRecord); nil when none is.
 	Held *HeldRecord
-	// LastError is the last failure (an *AckError for a rejection), nil if
+	// LastError is the last failure (a *wire.AckError for a rejection), nil if
 	// none; LastErrorAt is when it happened.
 	LastError   error
 	LastErrorAt time.Time

@@ -137,9 +137,12 @@ func (t *listeners) sizes() (names, catchAll int) {
 // they were registered.
 //
 // Removal: once the returned function (or Off) has returned, fn is not
-// started again, not even for events that arrived before and still wait on
-// the dispatcher; only a call already running (the one that called the
-// removal, if fn removes itself) completes. The function is idempotent and
+// called for any event still waiting on the dispatcher. Called from a
+// handler (the dispatcher's goroutine), this is exact: fn never runs
+// again. Called from another goroutine, the removal does not wait for the
+// dispatcher, so a call of fn that the dispatcher had already begun (it
+// checked fn was still registered) may still start or run while the
+// removal returns: at most that one call. The function is idempotent and
 // safe to call from any goroutine, including from fn itself. Registering
 // the same fn twice makes two registrations, removed separately.
 func (s *Socket) On(event string, fn func(*Event)) (remove func()) {

@@ -173,9 +173,11 @@ func TestOnceRunsOnceWhenQueuedTwice(t *testing.T) {
 }
 
 // TestListenersChangeDuringDispatch: handlers are added and removed from
-// other goroutines while the server streams events to the socket (run
-// with -race); every handler removed is left out, and the tables end
-// empty.
+// other goroutines while the server streams events to the socket: no data
+// race (run with -race), no deadlock between the removals and the
+// dispatcher, and the tables end empty. (What a removed handler may still
+// do from another goroutine is in TestRemovedHandlerSkipsQueuedEvents and
+// On's doc.)
 func TestListenersChangeDuringDispatch(t *testing.T) {
 	srv := nodeserver.Start(t, nodeserver.Options{})
 	_, s := connect(t, srv, "/", nil, nil)

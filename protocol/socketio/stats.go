@@ -18,9 +18,10 @@ type Stats struct {
 	// HandlerPanics counts the handlers and callbacks that panicked (the
 	// dispatcher recovers and goes on) since New.
 	HandlerPanics uint64
-	// DecodeErrors counts the incoming events whose arguments did not
-	// decode into the types of their TypedEvent (their handlers were not
-	// called) since New.
+	// DecodeErrors counts, since New, the times arguments of an incoming
+	// event did not decode into the types of a TypedEvent handler (that
+	// handler was not called): once per handler, so an event with two
+	// typed handlers that both fail counts twice.
 	DecodeErrors uint64
 }
 
