@@ -33,7 +33,10 @@ func ackOf[A, R any](t *testing.T, a *Agent, def socketio.TypedEvent[A, R], args
 	if err != nil {
 		t.Fatalf("%s: ack %s does not decode with the contract: %v", def.Name(), strict, err)
 	}
-	if err := socketio.NewArgs(raw[:1], nil).Strict().Decode(0, new(wire.Reply[json.RawMessage])); err != nil {
+	// Decoded again as the arguments of a Strict definition, whose
+	// decoding refuses members its types do not declare, at every depth.
+	asArgs := socketio.NewEvent[R, socketio.NoArgs](def.Name()).Strict()
+	if _, err := asArgs.DecodeArgs(socketio.NewArgs(raw, attachments)); err != nil {
 		t.Errorf("%s: ack %s has members the contract does not declare: %v", def.Name(), strict, err)
 	}
 	return reply
