@@ -103,11 +103,17 @@ func (d *dispatcher) onEvent(ev *socketio.Event) {
 	if !ev.WantsAck() {
 		return
 	}
+	reply := func(a answer) { d.reply(ev, a) }
+	if n := ev.Args.Len(); n > 1 {
+		// One argument object, as the wire definitions (Strict) say.
+		d.replyAsync(ev.Name, reply, errAnswer(&wire.CommandError{Code: wire.CodeBadArgs, Message: fmt.Sprintf("%d arguments; a command takes one object", n)}))
+		return
+	}
 	var raw json.RawMessage
 	if ev.Args.Len() > 0 {
 		raw = ev.Args.Raw(0)
 	}
-	d.dispatch(ev.Name, raw, func(a answer) { d.reply(ev, a) })
+	d.dispatch(ev.Name, raw, reply)
 }
 
 // dispatch is start for the client's dispatcher goroutine: it never blocks.

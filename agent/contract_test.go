@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 
+	"github.com/sioagent/sioagent/internal/nodeserver"
 	"github.com/sioagent/sioagent/protocol/socketio"
 	"github.com/sioagent/sioagent/wire"
 )
@@ -72,5 +74,39 @@ func TestBuiltinAcksMatchTheContract(t *testing.T) {
 	r := ackOf(t, a, wire.GPIOWrite, `{"pin":"GPIO27","valeu":true}`)
 	if r.OK || r.Error == nil || r.Error.Code != wire.CodeBadArgs {
 		t.Errorf("gpio:write with a misspelt member: ack %+v, want a %s error", r, wire.CodeBadArgs)
+	}
+}
+
+// A command with more than its one argument object is refused with
+// bad_args, as its Strict wire definition refuses it, instead of running
+// with the extra arguments ignored. The server sends it to the agent's
+// own socket ("ask").
+func TestCommandWithExtraArgumentsIsRefused(t *testing.T) {
+	srv := nodeserver.Start(t, nodeserver.Options{})
+	a := flushAgent(t, srv.URL(), 0)
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
+	defer cancel()
+	if err := a.sock.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []any
+		ok   bool
+	}{
+		{[]any{map[string]any{"id": "x-1"}}, true},
+		{[]any{map[string]any{}, 5}, false},
+	} {
+		reply, err := a.sock.EmitWithAck(ctx, "ask", append([]any{wire.Ping.Name()}, tt.args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var acks []wire.Reply[wire.PingResult] // the agent's ack arguments
+		if err := reply.Decode(0, &acks); err != nil || len(acks) != 1 {
+			t.Fatalf("ask reply %s: %v", reply.Raw(0), err)
+		}
+		got := acks[0]
+		if tt.ok && !got.OK || !tt.ok && (got.OK || got.Error == nil || got.Error.Code != wire.CodeBadArgs) {
+			t.Errorf("ping with arguments %v: %+v", tt.args, got)
+		}
 	}
 }
