@@ -107,7 +107,7 @@ func New(opts Options) (*Agent, error) {
 		a.log = slog.Default()
 	}
 	if a.clock == nil {
-		c, err := clock.New(clock.Options{})
+		c, err := clock.New(clock.Options{TrustSystem: cfg.Clock.Trust == config.ClockTrustSystem})
 		if err != nil {
 			return nil, fmt.Errorf("agent: clock: %w", err)
 		}

@@ -151,6 +151,17 @@ type BatchStatus struct {
 type ClockStatus struct {
 	Synced bool      `json:"synced"`
 	Now    time.Time `json:"now"`
+	// Trust is the [clock] trust setting: "auto" or "system".
+	Trust string `json:"trust"`
+	// Source says why the clock counts as synchronised (clock.Source*),
+	// empty when it does not or when the clock cannot say.
+	Source string `json:"source,omitempty"`
+}
+
+// syncSource is what a clock that knows where its synchronisation comes
+// from offers (clock.Clock.Sync).
+type syncSource interface {
+	Sync() (synced bool, source string)
 }
 
 // SensorStatus is one sensor's state.
@@ -170,7 +181,10 @@ type SensorStatus struct {
 // Status returns a snapshot of the agent.
 func (a *Agent) Status() Status {
 	now := a.clock.Now()
-	s := Status{Version: a.version(), DeviceID: a.cfg.Device.ID, Started: a.started, UptimeSec: time.Since(a.started).Seconds(), Clock: ClockStatus{Synced: now.Synced, Now: now.Wall}}
+	s := Status{Version: a.version(), DeviceID: a.cfg.Device.ID, Started: a.started, UptimeSec: time.Since(a.started).Seconds(), Clock: ClockStatus{Synced: now.Synced, Now: now.Wall, Trust: a.cfg.Clock.Trust}}
+	if src, ok := a.clock.(syncSource); ok && now.Synced {
+		_, s.Clock.Source = src.Sync()
+	}
 	a.conn.mu.Lock()
 	c := &a.conn
 	s.Conn = ConnStatus{Server: redactURL(a.cfg.Server.URL), Namespace: a.cfg.Server.Namespace, Connected: c.up, Recovered: c.recovered, SocketID: c.socketID, Transport: c.transport, Since: c.since, LastReason: c.lastReason, Refusal: c.refusal, Connects: c.connects, Recoveries: c.recoveries}

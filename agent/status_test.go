@@ -2,12 +2,15 @@ package agent
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/sioagent/sioagent/config"
 	"github.com/sioagent/sioagent/outbox"
+	"github.com/sioagent/sioagent/sensors/clock"
 )
 
 // Status lists the oldest dead letters with their reasons, so an operator
@@ -70,4 +73,23 @@ func TestStatusSocketTakeover(t *testing.T) {
 	}
 	c.Close()
 	srv.close()
+}
+
+// With [clock] trust = "system" the agent's own clock trusts the wall
+// clock without asking the system, and the status says so.
+func TestClockTrustSystem(t *testing.T) {
+	cfg := testConfig(t, builtinsTOML)
+	cfg.Clock.Trust = config.ClockTrustSystem
+	a, err := New(Options{Config: cfg, Hardware: newFakeHardware("GPIO27", "GPIO17"), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	st := a.Status().Clock
+	if !st.Synced || st.Source != clock.SourceTrusted || st.Trust != config.ClockTrustSystem {
+		t.Errorf("clock status %+v, want synced, trusted by configuration", st)
+	}
+	if !a.clock.Now().Synced {
+		t.Error("readings would not be stamped as synchronised")
+	}
 }

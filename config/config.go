@@ -152,6 +152,8 @@ type Config struct {
 	Commands Commands
 	// Agent holds process-level settings.
 	Agent Agent
+	// Clock says when the wall clock is trusted.
+	Clock Clock
 	// Sensors are the configured sensors in file order.
 	Sensors []Sensor
 }
@@ -251,6 +253,25 @@ type Agent struct {
 	RuntimeDir string
 	// LogLevel is "debug", "info" (default), "warn" or "error".
 	LogLevel string
+}
+
+// Values of [clock] trust.
+const (
+	// ClockTrustAuto trusts the wall clock once the system says it is
+	// synchronised (systemd-timesyncd's flag file, or the kernel's
+	// synchronisation state); readings taken before are re-timed or sent
+	// relative to their arrival. The default: a Raspberry Pi has no RTC.
+	ClockTrustAuto = "auto"
+	// ClockTrustSystem trusts the wall clock at all times: for boards with
+	// a real-time clock, and time daemons (chrony without the kernel's
+	// sync flag, a container's host clock) that the auto check cannot see.
+	ClockTrustSystem = "system"
+)
+
+// Clock is the [clock] section.
+type Clock struct {
+	// Trust is ClockTrustAuto (default) or ClockTrustSystem.
+	Trust string
 }
 
 // Load reads and parses the configuration file at path, taking

@@ -99,6 +99,7 @@ func TestDefaults(t *testing.T) {
 		Telemetry: config.Telemetry{BatchMaxRecords: 50, BatchMaxDelay: time.Second, BatchMaxBytes: 256 << 10},
 		Commands:  config.Commands{Timeout: 10 * time.Second, RememberIDs: 1024},
 		Agent:     config.Agent{ShutdownTimeout: 10 * time.Second, RuntimeDir: "/run/sioagent", LogLevel: "info"},
+		Clock:     config.Clock{Trust: "auto"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", got, want)
@@ -165,6 +166,8 @@ remember_ids = 1
 [agent]
 shutdown_timeout = "30s"
 log_level = "debug"
+[clock]
+trust = "system"
 `
 	c := mustParse(t, doc, nil)
 	s := c.Server
@@ -180,6 +183,9 @@ log_level = "debug"
 	}
 	if want := (config.Telemetry{Event: "readings", BatchMaxRecords: 1000, BatchMaxDelay: time.Hour, BatchMaxBytes: 64 << 10}); c.Telemetry != want {
 		t.Errorf("telemetry %+v", c.Telemetry)
+	}
+	if c.Clock.Trust != config.ClockTrustSystem {
+		t.Errorf("clock.trust = %q, want %q", c.Clock.Trust, config.ClockTrustSystem)
 	}
 	if want := (config.Commands{Timeout: 3 * time.Second, RememberIDs: 1}); c.Commands != want {
 		t.Errorf("commands %+v", c.Commands)

@@ -83,6 +83,8 @@ func TestErrors(t *testing.T) {
 		// telemetry
 		{"event empty", srv + "[telemetry]\nevent = \"\"\n", "telemetry.event", []string{"must not be empty"}},
 		{"event reserved", srv + "[telemetry]\nevent = \"connect\"\n", "telemetry.event", []string{"reserved"}},
+		{"clock trust", srv + "[clock]\ntrust = \"rtc\"\n", "clock.trust", []string{"auto", "system"}},
+		{"clock unknown key", srv + "[clock]\ntrusted = \"system\"\n", "clock.trusted", []string{"unknown key", "trust"}},
 		{"batch records zero", srv + "[telemetry]\nbatch_max_records = 0\n", "telemetry.batch_max_records", []string{"1 to 1000"}},
 		{"batch records big", srv + "[telemetry]\nbatch_max_records = 1001\n", "telemetry.batch_max_records", []string{"1001 is out of range"}},
 		{"batch delay zero", srv + "[telemetry]\nbatch_max_delay = \"0s\"\n", "telemetry.batch_max_delay", []string{"too short", "more than 0"}},

@@ -14,7 +14,7 @@ import (
 )
 
 // Section names, in the order absent sections are defaulted.
-var sectionNames = []string{"device", "server", "outbox", "telemetry", "commands", "agent", "sensors"}
+var sectionNames = []string{"device", "server", "outbox", "telemetry", "commands", "agent", "clock", "sensors"}
 
 // Keys of each section, in documentation order.
 var (
@@ -24,6 +24,7 @@ var (
 	telemetryKeys = []string{"event", "batch_max_records", "batch_max_delay", "batch_max_bytes"}
 	commandsKeys  = []string{"timeout", "remember_ids"}
 	agentKeys     = []string{"shutdown_timeout", "runtime_dir", "log_level"}
+	clockKeys     = []string{"trust"}
 )
 
 // Bounds of the durations outside [[sensors]].
@@ -147,6 +148,7 @@ func setDefaults(c *Config) {
 	c.Telemetry = Telemetry{BatchMaxRecords: DefaultBatchMaxRecords, BatchMaxDelay: DefaultBatchMaxDelay, BatchMaxBytes: DefaultBatchMaxBytes}
 	c.Commands = Commands{Timeout: DefaultCommandTimeout, RememberIDs: DefaultRememberIDs}
 	c.Agent = Agent{ShutdownTimeout: DefaultShutdownTimeout, LogLevel: DefaultLogLevel}
+	c.Clock = Clock{Trust: ClockTrustAuto}
 }
 
 // section parses one top-level section, then completes it.
@@ -192,6 +194,11 @@ func (p *parser) sectionKey(c *Config, section, k string, v any) *Error {
 	case "agent":
 		known = agentKeys
 		err = p.agentKey(&c.Agent, k, key, v)
+	case "clock":
+		known = clockKeys
+		if k == "trust" {
+			c.Clock.Trust, err = p.oneOf(key, v, ClockTrustAuto, ClockTrustSystem)
+		}
 	}
 	if err == nil && !contains(known, k) {
 		return p.unknown(key, k, known, true)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sioagent/sioagent/agent"
+	"github.com/sioagent/sioagent/config"
 	"github.com/sioagent/sioagent/sensors/clock"
 )
 
@@ -36,11 +37,13 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitConfig
 	}
 	fmt.Fprintf(stdout, "config %s: ok (device %s, server %s)\n", cfg.File, cfg.Device.ID, cfg.Server.URL)
-	clk, err := clock.New(clock.Options{})
+	clk, err := clock.New(clock.Options{TrustSystem: cfg.Clock.Trust == config.ClockTrustSystem})
 	if err != nil {
 		fmt.Fprintf(stderr, "sioagent: clock: %v\n", err)
 		return exitError
 	}
+	synced, source := clk.Sync()
+	fmt.Fprintf(stdout, "clock: %s\n", clockLine(synced, source, cfg.Clock.Trust))
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	hw := newHostHardware(log)
 	defer hw.close()

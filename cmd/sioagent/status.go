@@ -130,11 +130,7 @@ func printStatus(w io.Writer, s agent.Status) {
 	for _, d := range o.DeadLetterSample {
 		fmt.Fprintf(w, "         dead letter seq %d (%s): %s\n", d.Seq, d.At.Format(time.RFC3339), d.Reason)
 	}
-	clock := "synchronised"
-	if !s.Clock.Synced {
-		clock = "NOT synchronised (readings are re-timed when it is)"
-	}
-	fmt.Fprintf(w, "clock:   %s\n", clock)
+	fmt.Fprintf(w, "clock:   %s\n", clockLine(s.Clock.Synced, s.Clock.Source, s.Clock.Trust))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SENSOR\tDRIVER\tINTERVAL\tREADS\tFAILURES\tLAST READING\tERROR")
 	for _, ss := range s.Sensors {
@@ -145,4 +141,19 @@ func printStatus(w io.Writer, s agent.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", ss.Name, ss.Driver, time.Duration(ss.IntervalSec*float64(time.Second)), ss.Reads, ss.Failures, last, ss.LastError)
 	}
 	tw.Flush()
+}
+
+// clockLine says whether readings carry absolute times and why, for status
+// and check: operators on RTC boards and in containers must see which
+// setting decides.
+func clockLine(synced bool, source, trust string) string {
+	switch {
+	case synced && source != "":
+		return fmt.Sprintf("synchronised (%s; [clock] trust = %q)", source, trust)
+	case synced:
+		return fmt.Sprintf("synchronised ([clock] trust = %q)", trust)
+	default:
+		return fmt.Sprintf("NOT synchronised ([clock] trust = %q: neither systemd-timesyncd nor the kernel says so; readings are re-timed once it is, "+
+			"or sent relative to their arrival; set trust = \"system\" on a board with a real-time clock or a time daemon the agent cannot see)", trust)
+	}
 }

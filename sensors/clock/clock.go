@@ -50,7 +50,21 @@ type Options struct {
 	// CheckEvery is how long the synchronisation state is cached; zero means
 	// DefaultCheckEvery, a negative value checks on every call.
 	CheckEvery time.Duration
+	// TrustSystem trusts the wall clock at all times, without checking
+	// SyncFile or the kernel: for boards with a real-time clock and time
+	// daemons that set neither (the [clock] trust = "system" setting).
+	TrustSystem bool
 }
+
+// Where the synchronisation state comes from (Clock.Sync).
+const (
+	// SourceTrusted: Options.TrustSystem, the clock is never checked.
+	SourceTrusted = "trusted by configuration"
+	// SourceSyncFile: SyncFile exists (systemd-timesyncd synchronised it).
+	SourceSyncFile = "systemd-timesyncd"
+	// SourceKernel: the kernel's NTP state says synchronised (adjtimex).
+	SourceKernel = "kernel NTP state"
+)
 
 // Clock is the system clock. It implements sensors.Clock and is safe for
 // concurrent use.
@@ -61,9 +75,12 @@ type Clock struct {
 	boot       string
 	mono       func() time.Duration
 
+	trusted bool // Options.TrustSystem
+
 	mu      sync.Mutex
 	checked time.Time // when synced was last computed (monotonic)
 	synced  bool
+	source  string // of synced: one of the Source constants, "" when not synced
 }
 
 // New returns the system clock. It reads the boot id once.
@@ -72,6 +89,7 @@ func New(opts Options) (*Clock, error) {
 		syncFile:   opts.SyncFile,
 		adjtimex:   opts.Adjtimex,
 		checkEvery: opts.CheckEvery,
+		trusted:    opts.TrustSystem,
 	}
 	if c.syncFile == "" {
 		c.syncFile = DefaultSyncFile
@@ -121,27 +139,42 @@ func (c *Clock) Now() sensors.Stamp {
 // Boot returns the id of the current boot.
 func (c *Clock) Boot() string { return c.boot }
 
-// Synced reports whether the wall clock is synchronised: the sync file
-// exists or the kernel says so. The answer is cached for CheckEvery.
+// Synced reports whether the wall clock is synchronised (see Sync).
 func (c *Clock) Synced() bool {
+	synced, _ := c.Sync()
+	return synced
+}
+
+// Sync reports whether the wall clock is trusted and why (one of the
+// Source constants; "" when it is not): always with Options.TrustSystem,
+// else once the sync file exists or the kernel says so. The answer is
+// cached for CheckEvery.
+func (c *Clock) Sync() (synced bool, source string) {
+	if c.trusted {
+		return true, SourceTrusted
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.checked.IsZero() && c.checkEvery > 0 && time.Since(c.checked) < c.checkEvery {
-		return c.synced
+		return c.synced, c.source
 	}
-	c.synced = c.check()
+	c.source = c.check()
+	c.synced = c.source != ""
 	c.checked = time.Now()
-	return c.synced
+	return c.synced, c.source
 }
 
-// check computes the synchronisation state.
-func (c *Clock) check() bool {
+// check computes where the synchronisation comes from, "" for nowhere.
+func (c *Clock) check() string {
 	if _, err := os.Stat(c.syncFile); err == nil {
-		return true
+		return SourceSyncFile
 	}
 	state, status, err := c.adjtimex()
 	if err != nil {
-		return false // unknown: the file alone decides
+		return "" // unknown: the file alone decides
 	}
-	return state != TimeError && status&StaUnsync == 0
+	if state != TimeError && status&StaUnsync == 0 {
+		return SourceKernel
+	}
+	return ""
 }

@@ -79,6 +79,39 @@ func TestSynced(t *testing.T) {
 	}
 }
 
+// TestSyncSource: Sync names where the answer comes from, and
+// TrustSystem trusts the clock without asking the file or the kernel.
+func TestSyncSource(t *testing.T) {
+	adj := &fakeAdjtimex{state: TimeError, status: StaUnsync}
+	c, sync := newTestClock(t, adj, -1)
+	if ok, src := c.Sync(); ok || src != "" {
+		t.Errorf("unsynchronised: Sync = %v, %q", ok, src)
+	}
+	adj.state, adj.status = 0, 0
+	if ok, src := c.Sync(); !ok || src != SourceKernel {
+		t.Errorf("kernel synced: Sync = %v, %q", ok, src)
+	}
+	writeFile(t, sync, "")
+	if ok, src := c.Sync(); !ok || src != SourceSyncFile {
+		t.Errorf("sync file: Sync = %v, %q", ok, src)
+	}
+
+	unsynced := &fakeAdjtimex{state: TimeError, status: StaUnsync}
+	dir := t.TempDir()
+	boot := filepath.Join(dir, "boot_id")
+	writeFile(t, boot, "6f1c2d3e-aaaa-bbbb-cccc-0123456789ab\n")
+	trusted, err := New(Options{SyncFile: filepath.Join(dir, "none"), BootIDFile: boot, Adjtimex: unsynced.query, TrustSystem: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, src := trusted.Sync(); !ok || src != SourceTrusted || !trusted.Now().Synced {
+		t.Errorf("TrustSystem: Sync = %v, %q; Now().Synced = %v", ok, src, trusted.Now().Synced)
+	}
+	if n := unsynced.calls.Load(); n != 0 {
+		t.Errorf("TrustSystem asked the kernel %d times", n)
+	}
+}
+
 func TestNowStamp(t *testing.T) {
 	c, _ := newTestClock(t, &fakeAdjtimex{state: TimeError}, 0)
 	a := c.Now()

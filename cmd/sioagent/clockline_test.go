@@ -1,0 +1,28 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sioagent/sioagent/sensors/clock"
+)
+
+// The clock line of status and check names the setting that decides, so
+// an operator on an RTC board or in a container sees what to change.
+func TestClockLine(t *testing.T) {
+	for _, tt := range []struct {
+		synced       bool
+		source, want string
+	}{
+		{true, clock.SourceTrusted, `synchronised (trusted by configuration; [clock] trust = "system")`},
+		{true, clock.SourceKernel, `synchronised (kernel NTP state; [clock] trust = "system")`},
+		{false, "", `NOT synchronised ([clock] trust = "system"`},
+	} {
+		if got := clockLine(tt.synced, tt.source, "system"); !strings.HasPrefix(got, tt.want) {
+			t.Errorf("clockLine(%v, %q) = %q, want it to start with %q", tt.synced, tt.source, got, tt.want)
+		}
+	}
+	if got := clockLine(false, "", "auto"); !strings.Contains(got, `trust = "system"`) {
+		t.Errorf("unsynchronised line %q does not say how to trust the system clock", got)
+	}
+}
