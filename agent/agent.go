@@ -7,8 +7,6 @@ package agent
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -164,7 +162,7 @@ func (a *Agent) dial() error {
 	for k, v := range s.Headers {
 		eng.Header.Set(k, v)
 	}
-	tlsConf, err := tlsConfig(s)
+	tlsConf, err := tlsConfig(s, a.log.With("part", "tls"))
 	if err != nil {
 		return err
 	}
@@ -198,32 +196,6 @@ func (a *Agent) dial() error {
 		},
 	})
 	return nil
-}
-
-func tlsConfig(s config.Server) (*tls.Config, error) {
-	if s.CAFile == "" && s.CertFile == "" {
-		return nil, nil
-	}
-	conf := &tls.Config{MinVersion: tls.VersionTLS12}
-	if s.CAFile != "" {
-		pem, err := os.ReadFile(s.CAFile)
-		if err != nil {
-			return nil, &ConfigError{Key: "server.ca_file", Err: err}
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, &ConfigError{Key: "server.ca_file", Err: fmt.Errorf("%s: no PEM certificate in it", s.CAFile)}
-		}
-		conf.RootCAs = pool
-	}
-	if s.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(s.CertFile, s.KeyFile)
-		if err != nil {
-			return nil, &ConfigError{Key: "server.cert_file", Err: err}
-		}
-		conf.Certificates = []tls.Certificate{cert}
-	}
-	return conf, nil
 }
 
 // onStatus is the client's OnStatus: it records why attempts fail and logs
