@@ -127,7 +127,7 @@ func New(opts Options) (*Agent, error) {
 		return nil, fmt.Errorf("agent: outbox %s: %w", cfg.Outbox.Path, err)
 	}
 	a.drainer, err = outbox.NewDrainer(a.st, a.sock, &outbox.Options{
-		DeviceID: cfg.Device.ID, Event: cfg.Telemetry.Event, Window: cfg.Outbox.Window,
+		DeviceID: cfg.Device.ID, Event: cfg.Telemetry.Event, Window: cfg.Outbox.Window, DrainRate: cfg.Outbox.DrainRate,
 		AckTimeout: cfg.Server.AckTimeout, Logger: a.log.With("part", "outbox"),
 		Prepare: a.codec.Prepare(a.clock),
 	})

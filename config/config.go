@@ -91,6 +91,11 @@ const (
 	DefaultWindow = 32
 	// MaxWindow is the largest accepted window.
 	MaxWindow = 256
+	// MinDrainRate is the smallest accepted drain_rate (1 KiB/s): below
+	// it one batch of the default size takes minutes.
+	MinDrainRate = 1 << 10
+	// MaxDrainRate is the largest accepted drain_rate (1 GiB/s).
+	MaxDrainRate = 1 << 30
 )
 
 // Defaults and limits of the [telemetry] and [commands] sections.
@@ -215,6 +220,9 @@ type Outbox struct {
 	Overflow string
 	// Window is the number of records in flight; default 32, 1 to 256.
 	Window int
+	// DrainRate bounds the telemetry bytes sent per second (drain_rate,
+	// like "16KiB/s"); 0 (the default) for no bound.
+	DrainRate int64
 }
 
 // Telemetry is the [telemetry] section.

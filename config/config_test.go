@@ -155,6 +155,7 @@ max_records = 1000
 max_age = "24h"
 overflow = "reject"
 window = 256
+drain_rate = "16KiB/s"
 [telemetry]
 event = "readings"
 batch_max_records = 1000
@@ -178,7 +179,7 @@ trust = "system"
 		!reflect.DeepEqual(s.Headers, map[string]string{"Authorization": "Bearer x", "X-Site": "north"}) {
 		t.Errorf("server: %+v", s)
 	}
-	if want := (config.Outbox{Path: config.DefaultOutboxPath, MaxBytes: 1 << 20, MaxRecords: 1000, MaxAge: 24 * time.Hour, Overflow: "reject", Window: 256}); c.Outbox != want {
+	if want := (config.Outbox{Path: config.DefaultOutboxPath, MaxBytes: 1 << 20, MaxRecords: 1000, MaxAge: 24 * time.Hour, Overflow: "reject", Window: 256, DrainRate: 16 << 10}); c.Outbox != want {
 		t.Errorf("outbox %+v, want %+v", c.Outbox, want)
 	}
 	if want := (config.Telemetry{Event: "readings", BatchMaxRecords: 1000, BatchMaxDelay: time.Hour, BatchMaxBytes: 64 << 10}); c.Telemetry != want {

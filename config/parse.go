@@ -20,7 +20,7 @@ var sectionNames = []string{"device", "server", "outbox", "telemetry", "commands
 var (
 	deviceKeys    = []string{"id"}
 	serverKeys    = []string{"url", "namespace", "token_file", "transports", "ack_timeout", "connect_timeout", "reconnect_delay", "reconnect_delay_max", "ca_file", "cert_file", "key_file", "headers"}
-	outboxKeys    = []string{"path", "max_bytes", "max_records", "max_age", "overflow", "window"}
+	outboxKeys    = []string{"path", "max_bytes", "max_records", "max_age", "overflow", "window", "drain_rate"}
 	telemetryKeys = []string{"event", "batch_max_records", "batch_max_delay", "batch_max_bytes"}
 	commandsKeys  = []string{"timeout", "remember_ids"}
 	agentKeys     = []string{"shutdown_timeout", "runtime_dir", "log_level"}
@@ -476,6 +476,8 @@ func (p *parser) outboxKey(o *Outbox, k, key string, v any) *Error {
 	case "window":
 		n, err = p.integer(key, v, 1, MaxWindow)
 		o.Window = int(n)
+	case "drain_rate":
+		o.DrainRate, err = p.rate(key, v, MinDrainRate, MaxDrainRate)
 	}
 	return err
 }

@@ -373,3 +373,21 @@ func joinPath(path, k string) string {
 	}
 	return path + "\x00" + k
 }
+
+// rate decodes a byte rate like "16KiB/s" (a size per second) in [lo, hi]
+// bytes per second.
+func (p *parser) rate(key string, v any, lo, hi int64) (int64, *Error) {
+	s, ok := v.(string)
+	size, per := strings.CutSuffix(strings.TrimSpace(s), "/s")
+	if !ok || !per {
+		return 0, p.errf(key, "must be a rate like \"16KiB/s\" (a size per second), got %s", Describe(v))
+	}
+	n, ok := parseSize(size)
+	if !ok {
+		return 0, p.errf(key, "%q is not a rate; use a size with an optional unit B, KB, KiB, MB, MiB, GB or GiB, then \"/s\", like \"16KiB/s\"", s)
+	}
+	if n < lo || n > hi {
+		return 0, p.errf(key, "%d bytes per second is out of range; must be from %d to %s per second", n, lo, fmtSize(hi))
+	}
+	return n, nil
+}

@@ -65,6 +65,11 @@ type Options struct {
 	// client's reconnection backoff is the pause.
 	RetryDelay    time.Duration
 	RetryDelayMax time.Duration
+	// DrainRate, when positive, bounds the payload bytes per second the
+	// drainer sends (a token bucket holding one second's worth), for
+	// metered links; records still leave in seq order, one after the
+	// other. Zero means no bound.
+	DrainRate int64
 	// Logger receives dead letters and rejections (warn), timeouts and
 	// disconnections (info) and more (debug); nothing when nil.
 	Logger *slog.Logger
@@ -138,6 +143,7 @@ type Drainer struct {
 	sock  Sender
 	opts  Options
 	event telemetryEvent // wire.Telemetry named Options.Event
+	rate  *rateLimit     // Options.DrainRate; nil without
 	log   *slog.Logger
 
 	wake    chan struct{} // Wake; holds one signal
@@ -167,8 +173,8 @@ func NewDrainer(st *store.Store, sock Sender, opts *Options) (*Drainer, error) {
 	if o.Event == "" {
 		o.Event = wire.DefaultTelemetryEvent
 	}
-	if o.Window < 0 || o.AckTimeout < 0 || o.MaxAttempts < 0 || o.RetryDelay < 0 || o.RetryDelayMax < 0 {
-		return nil, errors.New("outbox: negative Window, AckTimeout, MaxAttempts or retry delay")
+	if o.Window < 0 || o.AckTimeout < 0 || o.MaxAttempts < 0 || o.RetryDelay < 0 || o.RetryDelayMax < 0 || o.DrainRate < 0 {
+		return nil, errors.New("outbox: negative Window, AckTimeout, MaxAttempts, retry delay or DrainRate")
 	}
 	if o.Window == 0 {
 		o.Window = DefaultWindow
@@ -195,6 +201,7 @@ func NewDrainer(st *store.Store, sock Sender, opts *Options) (*Drainer, error) {
 		sock:     sock,
 		opts:     o,
 		event:    wire.Telemetry.Named(o.Event),
+		rate:     newRateLimit(o.DrainRate),
 		log:      log,
 		wake:     make(chan struct{}, 1),
 		removed:  make(chan struct{}),

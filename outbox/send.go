@@ -75,6 +75,9 @@ func (r *drain) fillOnce(n int) int {
 			b.Payload = []byte{} // an empty attachment, not null
 		}
 		h := wire.TelemetryHeader{DeviceID: r.d.opts.DeviceID, Seq: rec.Seq, Count: b.Count, ContentType: b.ContentType, Clock: b.Clock, Replaces: b.Replaces}
+		if err := r.d.rate.wait(r.round, len(b.Payload)); err != nil {
+			return 0 // the round ended (disconnection, shutdown): sent again later
+		}
 		fctx, cancel := context.WithTimeout(r.round, r.d.opts.AckTimeout)
 		args := r.d.event.EncodeArgs(socketio.Pair[wire.TelemetryHeader, []byte]{First: h, Second: b.Payload})
 		pa, err := r.d.sock.EmitWithAckAsync(fctx, r.d.event.Name(), args...)

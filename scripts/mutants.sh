@@ -116,6 +116,9 @@ mutant typed-strict-ignored ./protocol/socketio/ '^TestTypedHandle$' protocol/so
 # Socket.State's Changed channel is never closed: waiters miss every change.
 mutant state-changed-not-closed ./protocol/socketio/ '^TestStateFollowsALostLinkLikeOnStatus$' protocol/socketio/state.go \
   's/close\(h\.changed\)/_ = h.changed/'
+# The drainer ignores Options.DrainRate (it takes no tokens).
+mutant drain-rate-ignored ./outbox/ '^TestDrainRateBoundsTheBacklog$' outbox/send.go \
+  's/r\.d\.rate\.wait\(r\.round, len\(b\.Payload\)\)/r.d.rate.wait(r.round, 0)/'
 # Shutdown's flush does not wake at a change of the socket's state.
 mutant flush-no-state-wake ./agent/ '^TestFlushNoticesADisconnection$' agent/run.go \
   's/(\n\t\tcase <-st\.Changed:\n\t\t\tcontinue)//'
