@@ -141,6 +141,9 @@ func FuzzDecodeV1(f *testing.F) {
 	f.Add(unhex(f, v1Batch(v1Good)))
 	f.Add([]byte{})
 	f.Add([]byte{0xa0})
+	for _, c := range v1Cases() {
+		f.Add(unhex(f, c.hex))
+	}
 	r := rand.New(rand.NewPCG(3, 4))
 	for range 8 {
 		if data, err := oldEncode(randomReadings(r)); err == nil {

@@ -205,18 +205,18 @@ func v1Map(pairs ...string) string {
 	return fmt.Sprintf("%02x %s", 0xa0+len(pairs), strings.Join(pairs, " "))
 }
 
-// What decodeV1 accepts and refuses, beside what the former decoder did
-// with the same bytes: where they differ, the input is not a shape the
-// former encoder ever wrote (a missing or unknown key, a null, an
-// indefinite length, an integer value), and decodeV1 is the stricter.
-func TestDecodeV1Acceptance(t *testing.T) {
+// v1Case is one input of TestDecodeV1Acceptance, also a seed of
+// FuzzDecodeV1.
+type v1Case struct {
+	name       string
+	hex        string
+	want       string // "" when decodeV1 accepts
+	oldAccepts bool
+}
+
+func v1Cases() []v1Case {
 	name, value, wall, mono := "01 63612f62", "03 f93c00", "04 01", "05 01"
-	tests := []struct {
-		name       string
-		hex        string
-		want       string // "" when decodeV1 accepts
-		oldAccepts bool
-	}{
+	return []v1Case{
 		{"minimal", v1Batch(v1Good), "", true},
 		{"non-shortest integers", v1Batch(v1Map("1801 63612f62", value, "04 1b0000000000000001", "05 1a00000001")), "", true},
 		{"int64 extremes", v1Batch(v1Map(name, value, "04 3b7fffffffffffffff", "05 1b7fffffffffffffff")), "", true},
@@ -278,7 +278,14 @@ func TestDecodeV1Acceptance(t *testing.T) {
 		{"reserved additional information", v1Batch(v1Map(name, value, "04 1c", mono)), "reserved", false},
 		{"trailing bytes", v1Batch(v1Good) + "00", "1 trailing bytes", false},
 	}
-	for _, tt := range tests {
+}
+
+// What decodeV1 accepts and refuses, beside what the former decoder did
+// with the same bytes: where they differ, the input is not a shape the
+// former encoder ever wrote (a missing or unknown key, a null, an
+// indefinite length, an integer value), and decodeV1 is the stricter.
+func TestDecodeV1Acceptance(t *testing.T) {
+	for _, tt := range v1Cases() {
 		t.Run(tt.name, func(t *testing.T) {
 			data := unhex(t, tt.hex)
 			rs, err := decodeV1(data)
