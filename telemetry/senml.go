@@ -59,15 +59,22 @@ func (c *Codec) PackTimed(rs []sensors.Reading, now sensors.Stamp) (pack []byte,
 
 func roundMillis(s float64) float64 { return math.Round(s*1000) / 1000 }
 
-// Prepare returns the outbox's Prepare hook (outbox.Options.Prepare): it turns a stored batch into a
-// SenML pack timed against the clock as it is now. Batches of another
-// content type pass unchanged.
+// Prepare returns the outbox's Prepare hook (outbox.Options.Prepare): it
+// turns a stored batch (ContentTypeReadings, or the CBOR batches of earlier
+// agents, contentTypeReadingsV1) into a SenML pack timed against the clock
+// as it is now. Batches of another content type pass unchanged.
 func (c *Codec) Prepare(clock sensors.Clock) func(uint64, outbox.Batch) (outbox.Batch, error) {
 	return func(_ uint64, b outbox.Batch) (outbox.Batch, error) {
-		if b.ContentType != ContentTypeReadings {
+		var rs []sensors.Reading
+		var err error
+		switch b.ContentType {
+		case ContentTypeReadings:
+			rs, err = c.Decode(b.Payload)
+		case contentTypeReadingsV1:
+			rs, err = decodeV1(b.Payload)
+		default:
 			return b, nil
 		}
-		rs, err := c.Decode(b.Payload)
 		if err != nil {
 			return b, err
 		}

@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -370,9 +371,11 @@ func (e *Encoder) marshal(records []Record) ([]byte, error) {
 	return b, nil
 }
 
-// decMode is the decoding mode behind Decode, with limits set. It is built
-// once at init and is read-only afterwards (cbor.DecMode is immutable).
-var decMode = mustDecMode()
+// decMode returns the decoding mode behind Decode, with limits set. It is
+// built on the first Decode, not at init, so that a binary that never
+// decodes a pack (the agent only encodes them) links no CBOR decoder; it
+// is read-only afterwards (cbor.DecMode is immutable).
+var decMode = sync.OnceValue(mustDecMode)
 
 func mustDecMode() cbor.DecMode {
 	m, err := cbor.DecOptions{
@@ -403,7 +406,7 @@ func Decode(data []byte) ([]Record, error) {
 		return nil, ErrTooLarge
 	}
 	var raw []map[any]cbor.RawMessage
-	if err := decMode.Unmarshal(data, &raw); err != nil {
+	if err := decMode().Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if len(raw) == 0 {
@@ -417,7 +420,7 @@ func Decode(data []byte) ([]Record, error) {
 		}
 	}
 	var dec []decRecord
-	if err := decMode.Unmarshal(data, &dec); err != nil {
+	if err := decMode().Unmarshal(data, &dec); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	out := make([]Record, len(dec))
