@@ -3,6 +3,7 @@ package socketio_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,11 +16,23 @@ import (
 // reconnection delay; the delays start again once the socket connected.
 func TestRejoinAfterServerDisconnect(t *testing.T) {
 	_, _, c, log := proxied(t, nodeserver.Options{}, socketio.Options{})
-	var connects atomic.Int32
-	s := c.Socket("/", &socketio.SocketOptions{Rejoin: true, OnConnect: func(bool) { connects.Add(1) }})
+	// OnConnect runs on the dispatcher, after the status is reported:
+	// the test counts the calls through a channel, not a counter read
+	// right after the status.
+	connects := make(chan struct{}, 3)
+	s := c.Socket("/", &socketio.SocketOptions{Rejoin: true, OnConnect: func(bool) { connects <- struct{}{} }})
 	if err := s.Connect(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
+	waitConnect := func(which string) {
+		t.Helper()
+		select {
+		case <-connects:
+		case <-time.After(testTimeout):
+			t.Fatalf("OnConnect did not run for %s", which)
+		}
+	}
+	waitConnect("the Connect")
 	for round := 1; round <= 2; round++ {
 		if err := s.Emit(ctxT(t), "disconnect-me"); err != nil {
 			t.Fatal(err)
@@ -32,9 +45,10 @@ func TestRejoinAfterServerDisconnect(t *testing.T) {
 			t.Fatal(err)
 		}
 		log.next(t, socketio.StatusConnected)
+		waitConnect(fmt.Sprintf("rejoin %d", round))
 	}
-	if n := connects.Load(); n != 3 {
-		t.Fatalf("OnConnect ran %d times, want 3 (the Connect and two rejoins)", n)
+	if n := len(connects); n != 0 {
+		t.Fatalf("OnConnect ran %d more times than the Connect and two rejoins", n)
 	}
 	if n := log.count(socketio.StatusReconnecting); n != 0 {
 		t.Fatalf("the session was reconnected %d times: a rejoin needs none", n)
