@@ -48,11 +48,14 @@ var rules = map[string]rule{
 	// everything that sends or answers them.
 	"wire":   {ours: []string{"protocol/socketio", leaf}, forbidden: []string{periphHost, "go.etcd.io/bbolt"}},
 	"config": {ours: []string{"protocol/senml", leaf}, forbidden: []string{periphHost}},
+	// metrics writes the Prometheus text format: the standard library
+	// only, so it costs the binary what it uses.
+	"metrics": {ours: nil, forbidden: []string{periphHost, "go.etcd.io/bbolt", "github.com/prometheus/"}},
 	// The stored readings batch and its conversion to SenML: below agent,
 	// above outbox.
 	"telemetry": {ours: []string{"protocol/senml", "sensors", "outbox", "wire", leaf}, forbidden: []string{periphHost, "go.etcd.io/bbolt"}},
 	// The agent opens sensors through sensors.Spec and knows no driver.
-	"agent": {ours: []string{"protocol/", "store", "outbox", "telemetry", "wire", "sensors", "sensors/clock", "config", "internal/"}, forbidden: []string{periphHost}},
+	"agent": {ours: []string{"protocol/", "store", "outbox", "telemetry", "wire", "sensors", "sensors/clock", "config", "metrics", "internal/"}, forbidden: []string{periphHost}},
 }
 
 type pkg struct {
