@@ -159,6 +159,8 @@ type Config struct {
 	Agent Agent
 	// Clock says when the wall clock is trusted.
 	Clock Clock
+	// Metrics says where the Prometheus metrics go.
+	Metrics Metrics
 	// Sensors are the configured sensors in file order.
 	Sensors []Sensor
 }

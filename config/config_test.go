@@ -100,6 +100,7 @@ func TestDefaults(t *testing.T) {
 		Commands:  config.Commands{Timeout: 10 * time.Second, RememberIDs: 1024},
 		Agent:     config.Agent{ShutdownTimeout: 10 * time.Second, RuntimeDir: "/run/sioagent", LogLevel: "info"},
 		Clock:     config.Clock{Trust: "auto"},
+		Metrics:   config.Metrics{Interval: time.Minute},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", got, want)
@@ -169,6 +170,10 @@ shutdown_timeout = "30s"
 log_level = "debug"
 [clock]
 trust = "system"
+[metrics]
+listen = "[::1]:9464"
+textfile = "/var/lib/node_exporter/textfile_collector/./sioagent.prom"
+interval = "15s"
 `
 	c := mustParse(t, doc, nil)
 	s := c.Server
@@ -184,6 +189,9 @@ trust = "system"
 	}
 	if want := (config.Telemetry{Event: "readings", BatchMaxRecords: 1000, BatchMaxDelay: time.Hour, BatchMaxBytes: 64 << 10}); c.Telemetry != want {
 		t.Errorf("telemetry %+v", c.Telemetry)
+	}
+	if want := (config.Metrics{Listen: "[::1]:9464", Textfile: "/var/lib/node_exporter/textfile_collector/sioagent.prom", Interval: 15 * time.Second}); c.Metrics != want {
+		t.Errorf("metrics %+v, want %+v", c.Metrics, want)
 	}
 	if c.Clock.Trust != config.ClockTrustSystem {
 		t.Errorf("clock.trust = %q, want %q", c.Clock.Trust, config.ClockTrustSystem)

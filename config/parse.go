@@ -14,7 +14,7 @@ import (
 )
 
 // Section names, in the order absent sections are defaulted.
-var sectionNames = []string{"device", "server", "outbox", "telemetry", "commands", "agent", "clock", "sensors"}
+var sectionNames = []string{"device", "server", "outbox", "telemetry", "commands", "agent", "clock", "metrics", "sensors"}
 
 // Keys of each section, in documentation order.
 var (
@@ -149,6 +149,7 @@ func setDefaults(c *Config) {
 	c.Commands = Commands{Timeout: DefaultCommandTimeout, RememberIDs: DefaultRememberIDs}
 	c.Agent = Agent{ShutdownTimeout: DefaultShutdownTimeout, LogLevel: DefaultLogLevel}
 	c.Clock = Clock{Trust: ClockTrustAuto}
+	c.Metrics = Metrics{Interval: DefaultMetricsInterval}
 }
 
 // section parses one top-level section, then completes it.
@@ -199,6 +200,9 @@ func (p *parser) sectionKey(c *Config, section, k string, v any) *Error {
 		if k == "trust" {
 			c.Clock.Trust, err = p.oneOf(key, v, ClockTrustAuto, ClockTrustSystem)
 		}
+	case "metrics":
+		known = metricsKeys
+		err = p.metricsKey(&c.Metrics, k, key, v)
 	}
 	if err == nil && !contains(known, k) {
 		return p.unknown(key, k, known, true)
