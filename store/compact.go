@@ -76,6 +76,9 @@ func (s *Store) compactLocked() (err error) {
 		return err
 	}
 	renamed = true
+	if !fsyncOff {
+		s.syncs.Add(2) // the file, then its directory
+	}
 	if err := syncDir(filepath.Dir(s.path)); err != nil {
 		// The rename happened but may not survive a power cut, which
 		// would bring back the old file without what is appended to the

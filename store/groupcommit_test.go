@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 )
 
 // appendConcurrently runs n Appends at once and returns their seqs.
@@ -71,5 +72,46 @@ func TestGroupCommitNoDelaySequential(t *testing.T) {
 	}
 	if commits := s.Stats().Commits - before; commits != 10 {
 		t.Fatalf("10 sequential appends took %d transactions", commits)
+	}
+}
+
+// OnCommit is called once per commit with its duration, and Syncs counts
+// bbolt's two fdatasyncs per commit.
+func TestOnCommitAndSyncs(t *testing.T) {
+	var mu sync.Mutex
+	var took []time.Duration
+	s, _ := openTest(t, &Options{OnCommit: func(d time.Duration) {
+		mu.Lock()
+		took = append(took, d)
+		mu.Unlock()
+	}})
+	// The first append reserves a block of seqs in the sidecar (two more
+	// fsyncs); the next ones draw on it.
+	if _, err := s.Append(context.Background(), []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	took = nil
+	mu.Unlock()
+	before := s.Stats()
+	for i := range 3 {
+		if _, err := s.Append(context.Background(), []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := s.Stats()
+	mu.Lock()
+	defer mu.Unlock()
+	commits := after.Commits - before.Commits
+	if commits == 0 || uint64(len(took)) != commits {
+		t.Fatalf("%d commits, OnCommit called %d times", commits, len(took))
+	}
+	for _, d := range took {
+		if d <= 0 {
+			t.Errorf("commit took %v", d)
+		}
+	}
+	if got := after.Syncs - before.Syncs; got != bboltSyncsPerCommit*commits {
+		t.Errorf("%d syncs for %d commits, want %d", got, commits, bboltSyncsPerCommit*commits)
 	}
 }

@@ -173,6 +173,11 @@ type Options struct {
 	// Clock returns the current time, for append times and MaxAge;
 	// time.Now when nil. Tests inject a fake clock.
 	Clock func() time.Time
+	// OnCommit, when set, is called after each committed write
+	// transaction with how long it took, its fsyncs included: for a
+	// commit-latency histogram. It runs with the store's write lock held,
+	// so it must be quick and must not call the store.
+	OnCommit func(time.Duration)
 	// Logger receives recoveries, quarantines, dead letters and
 	// compactions; nothing is logged when nil.
 	Logger *slog.Logger
@@ -197,6 +202,7 @@ type config struct {
 	maxFileSize    int    // bbolt MaxSize; 0: no limit
 	fileBound      uint64 // fileUse of maxFileSize; 0: none
 	clock          func() time.Time
+	onCommit       func(time.Duration)
 	log            *slog.Logger
 	bootIDPath     string // "": boot unknown
 }
@@ -247,6 +253,7 @@ func resolve(opts *Options) (config, error) {
 		maxDeadLetters: uint64(o.MaxDeadLetters),
 		maxDeadBytes:   uint64(o.MaxDeadLetterBytes),
 		clock:          o.Clock,
+		onCommit:       o.OnCommit,
 		log:            o.Logger,
 	}
 	if c.maxBytes == 0 {

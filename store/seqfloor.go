@@ -166,6 +166,18 @@ func encodeSeqFloor(sc sidecar) []byte {
 	return b
 }
 
+// writeSeqFloor is the package function for the store's own sidecar,
+// counting its two fsyncs (the file, its directory).
+func (s *Store) writeSeqFloor(sc sidecar) error {
+	if err := writeSeqFloor(s.path, sc); err != nil {
+		return err
+	}
+	if !fsyncOff {
+		s.syncs.Add(2)
+	}
+	return nil
+}
+
 // writeSeqFloor durably replaces the sidecar of path with sc.
 func writeSeqFloor(path string, sc sidecar) error {
 	b := encodeSeqFloor(sc)
@@ -266,7 +278,7 @@ func (s *Store) reserveSeqs(b *bolt.Bucket, n uint64) error {
 		return nil
 	}
 	mark := b.Sequence() + max(n, seqBlock)
-	if err := writeSeqFloor(s.path, sidecar{mark: mark, base: b.Sequence(), boot: s.bootID}); err != nil {
+	if err := s.writeSeqFloor(sidecar{mark: mark, base: b.Sequence(), boot: s.bootID}); err != nil {
 		return err
 	}
 	s.reserved = mark

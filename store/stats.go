@@ -93,7 +93,16 @@ type Stats struct {
 	Commits uint64
 	// Compactions counts file compactions since Open.
 	Compactions uint64
+	// Syncs counts the fsyncs the store asked for since Open: two per
+	// commit (bbolt's Tx.Commit fdatasyncs after the data pages, then
+	// after the meta page), two per write of the seq sidecar and per
+	// compaction (the file, its directory), not counting the commits
+	// inside a compaction's copy. Zero in the sioagent_nofsync test build.
+	Syncs uint64
 }
+
+// bboltSyncsPerCommit is the fdatasync calls of one bbolt commit.
+const bboltSyncsPerCommit = 2
 
 // Recovery describes a damaged database file that Open set aside.
 type Recovery struct {
@@ -129,7 +138,11 @@ func (s *Store) Stats() Stats {
 		DeadLettersRequeued:  m.deadRequeued,
 		Recovered:            s.recovery != nil,
 		Commits:              s.commits.Load(),
+		Syncs:                s.syncs.Load(),
 		Compactions:          s.compactions.Load(),
+	}
+	if !fsyncOff {
+		st.Syncs += st.Commits * bboltSyncsPerCommit
 	}
 	if !oldest.IsZero() {
 		st.OldestAge = max(s.cfg.clock().Sub(oldest), 0)

@@ -54,6 +54,9 @@ type Store struct {
 
 	commits     atomic.Uint64
 	compactions atomic.Uint64
+	// syncs counts the fsyncs of the sidecar and of compactions
+	// (Stats.Syncs adds those of the commits).
+	syncs atomic.Uint64
 
 	// failed is closed, with failErr set, when a commit failed on I/O
 	// (failed.go): no write runs after that.
@@ -267,6 +270,7 @@ func (s *Store) update(fn func(tx *bolt.Tx, m *meta) error) error {
 
 	var oldest time.Time
 	var next uint64
+	began := time.Now()
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if err := fn(tx, &m); err != nil {
 			return err
@@ -291,6 +295,9 @@ func (s *Store) update(fn func(tx *bolt.Tx, m *meta) error) error {
 		return commitError(err)
 	}
 	s.commits.Add(1)
+	if s.cfg.onCommit != nil {
+		s.cfg.onCommit(time.Since(began))
+	}
 	s.publish(m, oldest, next)
 	if before > 0 && m.count == 0 {
 		s.maybeCompactLocked()
@@ -373,7 +380,7 @@ func (s *Store) lowerSeqFloorLocked() {
 	if s.reserved <= seq {
 		return
 	}
-	if err := writeSeqFloor(s.path, sidecar{mark: seq, base: seq, boot: s.bootID}); err != nil {
+	if err := s.writeSeqFloor(sidecar{mark: seq, base: seq, boot: s.bootID}); err != nil {
 		s.log.Warn("store: could not lower the seq floor at close; the next seqs will skip the reserved block", "err", err)
 		return
 	}
