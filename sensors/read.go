@@ -47,12 +47,13 @@ func (s *Sampler) readLocked(ctx context.Context, e *entry) ([]Reading, error) {
 			e.mu.Unlock()
 		default:
 			err := s.wrapErr(e, &Error{Kind: KindTimeout, Err: errors.New("previous read has not returned yet")})
-			s.count(e, err, time.Time{})
+			s.count(e, err, time.Time{}, 0)
 			return nil, err
 		}
 	}
 	rctx, cancel := context.WithTimeout(ctx, e.timeout())
 	defer cancel()
+	began := time.Now()
 	done := make(chan readResult, 1)
 	returned := make(chan struct{})
 	go func() {
@@ -71,11 +72,11 @@ func (s *Sampler) readLocked(ctx context.Context, e *entry) ([]Reading, error) {
 	}
 	if res.err != nil {
 		err := s.wrapErr(e, res.err)
-		s.count(e, err, time.Time{})
+		s.count(e, err, time.Time{}, time.Since(began))
 		return nil, err
 	}
 	st := s.clock.Now()
-	s.count(e, nil, st.Wall)
+	s.count(e, nil, st.Wall, time.Since(began))
 	return stamp(e.name(), res.vals, st), nil
 }
 
@@ -131,17 +132,21 @@ func checkFinite(vals []Value) error {
 	return nil
 }
 
-// count records the outcome of one read in e's status.
-func (s *Sampler) count(e *entry, err error, at time.Time) {
+// count records the outcome of one read, which took took, in e's status
+// and passes it to SamplerOptions.OnRead.
+func (s *Sampler) count(e *entry, err error, at time.Time, took time.Duration) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.reads++
 	if err != nil {
 		e.failures++
 		e.lastErr = err.Error()
-		return
+	} else {
+		e.lastReading = at
 	}
-	e.lastReading = at
+	e.mu.Unlock()
+	if s.onRead != nil {
+		s.onRead(e.name(), took, err)
+	}
 }
 
 // wrapErr returns err as an *Error naming e's sensor, driver and place.

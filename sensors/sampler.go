@@ -82,6 +82,13 @@ type SamplerOptions struct {
 	// zero means DefaultMaxBackoff. A sensor whose interval is longer retries
 	// at its interval.
 	MaxBackoff time.Duration
+	// OnRead, when set, is called after every read (periodic and on
+	// demand) with the sensor's name, how long the driver's Read took
+	// (zero when it was not called, because an earlier read has not
+	// returned) and the read's error (an *Error, whose Kind says what went
+	// wrong), nil on success: for metrics. It is called from the reading
+	// goroutine and must be quick.
+	OnRead func(sensor string, took time.Duration, err error)
 }
 
 // SensorStatus is a snapshot of how one sensor is doing.
@@ -118,6 +125,7 @@ type Sampler struct {
 	log        *slog.Logger
 	onReadings func([]Reading, bool)
 	maxBackoff time.Duration
+	onRead     func(string, time.Duration, error)
 	minBackoff time.Duration  // MinBackoff; tests shorten it
 	jitter     func() float64 // uniform in [0,1); tests fix it
 
@@ -158,6 +166,7 @@ func NewSampler(opts SamplerOptions, schedules []Schedule) (*Sampler, error) {
 		log:        opts.Logger,
 		onReadings: opts.OnReadings,
 		maxBackoff: opts.MaxBackoff,
+		onRead:     opts.OnRead,
 		minBackoff: MinBackoff,
 		jitter:     rand.Float64,
 		byName:     make(map[string]*entry, len(schedules)),

@@ -583,3 +583,35 @@ func TestDefaultClock(t *testing.T) {
 		t.Fatalf("Read with default clock = %+v, %v", rs, err)
 	}
 }
+
+// OnRead sees every read with its duration and its error's kind.
+func TestOnRead(t *testing.T) {
+	type call struct {
+		sensor string
+		took   time.Duration
+		err    error
+	}
+	calls := make(chan call, 10)
+	fail := &fakeSensor{name: "bad", fn: func(context.Context, int) ([]Value, error) {
+		return nil, &Error{Kind: KindMissing, Err: errors.New("nack")}
+	}}
+	good := &fakeSensor{name: "good", fn: func(context.Context, int) ([]Value, error) {
+		time.Sleep(2 * time.Millisecond)
+		return []Value{{Quantity: "t", Unit: "Cel", Value: 1}}, nil
+	}}
+	h := newHarness(t, SamplerOptions{OnRead: func(s string, d time.Duration, err error) { calls <- call{s, d, err} }},
+		Schedule{Sensor: fail, Interval: time.Hour}, Schedule{Sensor: good, Interval: time.Hour})
+	if _, err := h.s.Read(context.Background(), "good"); err != nil {
+		t.Fatal(err)
+	}
+	if c := <-calls; c.sensor != "good" || c.err != nil || c.took < 2*time.Millisecond {
+		t.Errorf("good read: %+v", c)
+	}
+	if _, err := h.s.Read(context.Background(), "bad"); err == nil {
+		t.Fatal("bad read succeeded")
+	}
+	var se *Error
+	if c := <-calls; c.sensor != "bad" || !errors.As(c.err, &se) || se.Kind != KindMissing {
+		t.Errorf("bad read: %+v", c)
+	}
+}
