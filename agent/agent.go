@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -76,6 +77,10 @@ type Agent struct {
 	conn    connState
 	started time.Time
 	token   tokenSource
+	metrics *agentMetrics
+	// metricsLn is the metrics endpoint's listener; nil when [metrics]
+	// listen is not set.
+	metricsLn net.Listener
 
 	stop     context.CancelFunc // ends runCtx, the context of commands
 	runCtx   context.Context
@@ -100,7 +105,7 @@ func New(opts Options) (*Agent, error) {
 	if cfg == nil {
 		return nil, errors.New("agent: no config")
 	}
-	a := &Agent{opts: opts, cfg: cfg, sensorCfg: cfg.Sensors, log: opts.Logger, clock: opts.Clock, started: time.Now(), reloadCh: make(chan *config.Config, 1)}
+	a := &Agent{opts: opts, cfg: cfg, sensorCfg: cfg.Sensors, log: opts.Logger, clock: opts.Clock, started: time.Now(), reloadCh: make(chan *config.Config, 1), metrics: newAgentMetrics()}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -122,7 +127,9 @@ func New(opts Options) (*Agent, error) {
 	if err := a.dial(); err != nil {
 		return nil, err
 	}
-	if a.st, err = store.Open(cfg.Outbox.Path, storeOptions(cfg, a.log)); err != nil {
+	sto := storeOptions(cfg, a.log)
+	sto.OnCommit = func(d time.Duration) { a.metrics.commit.ObserveDuration(d) }
+	if a.st, err = store.Open(cfg.Outbox.Path, sto); err != nil {
 		a.client.Close()
 		return nil, fmt.Errorf("agent: outbox %s: %w", cfg.Outbox.Path, err)
 	}
@@ -141,8 +148,15 @@ func New(opts Options) (*Agent, error) {
 	a.batch.overflow = storeOptions(cfg, a.log).Overflow
 	a.runCtx, a.stop = context.WithCancel(context.Background())
 	a.disp = newDispatcher(a.runCtx, cfg.Commands.Timeout, cfg.Commands.RememberIDs, a.log.With("part", "commands"))
+	a.disp.onAnswer = a.metrics.onAnswer
 	a.registerBuiltins()
 	a.sock.OnAny(a.disp.onEvent)
+	a.registerMetrics()
+	if err := a.listenMetrics(); err != nil {
+		a.client.Close()
+		a.st.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -188,6 +202,7 @@ func (a *Agent) dial() error {
 		},
 		OnDisconnect: func(reason error) {
 			a.conn.disconnected(reason)
+			a.metrics.disconnects.add(1, socketio.Reason(reason), "")
 			a.log.Info("disconnected", "reason", socketio.Reason(reason))
 		},
 		OnConnectError: func(err *socketio.ConnectError) {
@@ -202,6 +217,7 @@ func (a *Agent) dial() error {
 // the rejoins after the server disconnected or refused the agent.
 func (a *Agent) onStatus(s socketio.Status) {
 	a.conn.onStatus(s)
+	a.metrics.onStatus(s)
 	if s.Kind == socketio.StatusRejoining {
 		a.log.Info("connecting again after the server disconnected or refused us", "in", s.Delay.Round(time.Millisecond), "attempt", s.Attempt)
 	}

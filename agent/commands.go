@@ -76,6 +76,10 @@ type dispatcher struct {
 	replyWG  sync.WaitGroup  // immediate answers being written
 	stopping bool            // guarded by mu: no command starts any more
 	ctx      context.Context // ends when the agent stops
+	// onAnswer, when set, sees every answer to a server's command (for
+	// metrics): the name, whether a handler is registered under it, the
+	// answer and the time since the command arrived.
+	onAnswer func(name string, known bool, a answer, took time.Duration)
 }
 
 func newDispatcher(ctx context.Context, timeout time.Duration, remember int, log *slog.Logger) *dispatcher {
@@ -103,7 +107,14 @@ func (d *dispatcher) onEvent(ev *socketio.Event) {
 	if !ev.WantsAck() {
 		return
 	}
-	reply := func(a answer) { d.reply(ev, a) }
+	began := time.Now()
+	reply := func(a answer) {
+		if d.onAnswer != nil {
+			_, known := d.lookup(ev.Name)
+			d.onAnswer(ev.Name, known, a, time.Since(began))
+		}
+		d.reply(ev, a)
+	}
 	if n := ev.Args.Len(); n > 1 {
 		// One argument object, as the wire definitions (Strict) say.
 		d.replyAsync(ev.Name, reply, errAnswer(&wire.CommandError{Code: wire.CodeBadArgs, Message: fmt.Sprintf("%d arguments; a command takes one object", n)}))

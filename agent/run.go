@@ -86,6 +86,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.connect(connCtx)
 	}()
 
+	metricsCtx, stopMetrics := context.WithCancel(context.Background())
+	defer stopMetrics()
+	metricsDone := a.serveMetrics(metricsCtx)
+
 	status, statusErr := a.serveStatus()
 	if statusErr != nil {
 		a.log.Warn("status socket not available", "err", statusErr)
@@ -123,6 +127,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	if status != nil {
 		status.close()
 	}
+	stopMetrics()
+	metricsDone()
 	if err := a.closeConn(); err != nil && loopErr == nil {
 		return err
 	}
@@ -276,6 +282,9 @@ func (a *Agent) closeConn() error {
 			a.log.Debug("closing the client", "err", err)
 		}
 		a.closeErr = a.st.Close()
+		if a.metricsLn != nil {
+			_ = a.metricsLn.Close() // Serve closed it already after Run
+		}
 	})
 	return a.closeErr
 }

@@ -66,7 +66,11 @@ func (a *Agent) startSampler(list []config.Sensor) (*samplerRun, error) {
 	s, err := sensors.NewSampler(sensors.SamplerOptions{
 		Clock:      a.clock,
 		Logger:     a.log.With("part", "sensors"),
-		OnReadings: func(rs []sensors.Reading, urgent bool) { a.batch.add(ctx, rs, urgent) },
+		OnReadings: func(rs []sensors.Reading, urgent bool) {
+			a.metrics.onReadings(rs)
+			a.batch.add(ctx, rs, urgent)
+		},
+		OnRead: a.metrics.onRead,
 	}, schedules)
 	if err != nil {
 		cancel()

@@ -108,6 +108,26 @@ func (r *Registry) add(f *family) {
 	r.families = append(r.families, f)
 }
 
+// Families returns the name, type and help text of every family, in
+// registration order.
+func (r *Registry) Families() []Family {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Family, len(r.families))
+	for i, f := range r.families {
+		out[i] = Family{Name: f.name, Type: f.typ, Help: f.help, Labels: slices.Clone(f.labels)}
+	}
+	return out
+}
+
+// Family describes a registered metric family.
+type Family struct {
+	Name   string
+	Type   Type
+	Help   string
+	Labels []string
+}
+
 // Write writes every family, in registration order, in the text format.
 // It calls the collect functions of counters and gauges.
 func (r *Registry) Write(out io.Writer) error {

@@ -239,3 +239,13 @@ func TestWriteFile(t *testing.T) {
 		t.Error("WriteFile into a missing directory succeeded")
 	}
 }
+
+func TestFamilies(t *testing.T) {
+	r := metrics.NewRegistry()
+	r.GaugeFunc("x_b", "B.", []string{"k"}, func(metrics.Emit) {})
+	r.Histogram("x_a_seconds", "A.", []float64{1})
+	got := r.Families()
+	if len(got) != 2 || got[0].Name != "x_b" || got[0].Type != metrics.Gauge || got[0].Labels[0] != "k" || got[1].Type != metrics.Histogram {
+		t.Fatalf("%+v", got)
+	}
+}

@@ -1,86 +1,185 @@
 package metrics
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 )
 
 // Path is the one path the HTTP endpoint serves.
 const Path = "/metrics"
 
-// Bounds of the HTTP endpoint: a scraper that stalls is cut off, and
-// Serve returns within shutdownTimeout of its context ending.
+// Bounds of the HTTP endpoint. A request must arrive whole within
+// requestTimeout and its head stay within maxRequestBytes; its response
+// must be taken within writeTimeout; at most maxConns are served at once
+// (more are closed at once). A scraper needs one connection.
 const (
-	readHeaderTimeout = 5 * time.Second
-	writeTimeout      = 10 * time.Second
-	idleTimeout       = time.Minute
-	maxHeaderBytes    = 8 << 10
-	shutdownTimeout   = 2 * time.Second
+	requestTimeout  = 5 * time.Second
+	writeTimeout    = 10 * time.Second
+	maxRequestBytes = 8 << 10
+	maxConns        = 4
 )
 
 // FileMode is the mode of the textfile: readable by node_exporter, which
 // runs as another user.
 const FileMode = 0o644
 
-// Handler serves r at Path, for GET and HEAD; any other path is 404 and
-// any other method 405.
-func Handler(r *Registry) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.URL.Path != Path {
-			http.NotFound(w, req)
-			return
+// Serve answers HTTP requests on ln until ctx ends, then closes ln, waits
+// for the responses being written and returns nil; it returns the error
+// that stopped it otherwise.
+//
+// It is a minimal HTTP/1.x server, not net/http's: one request per
+// connection (the response says Connection: close), GET and HEAD of Path
+// only, no request body. That is all a Prometheus scraper needs, and the
+// agent's binary is spared net/http's server (about 450 KB on arm64).
+func Serve(ctx context.Context, ln net.Listener, r *Registry) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
+	defer stop()
+	slots := make(chan struct{}, maxConns)
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			_ = ln.Close()
+			return err
 		}
-		if req.Method != http.MethodGet && req.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
+		select {
+		case slots <- struct{}{}:
+		default:
+			_ = c.Close()
+			continue
 		}
-		var b bytes.Buffer
-		if err := r.Write(&b); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", ContentType)
-		if req.Method == http.MethodGet {
-			_, _ = w.Write(b.Bytes())
-		}
-	})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			serveConn(c, r, requestTimeout)
+		}()
+	}
 }
 
-// Serve serves Handler(r) on ln until ctx ends, then shuts the server
-// down (waiting at most shutdownTimeout for scrapes in progress) and
-// returns nil; it returns the error that stopped it otherwise. It closes
-// ln.
-func Serve(ctx context.Context, ln net.Listener, r *Registry) error {
-	srv := &http.Server{
-		Handler:           Handler(r),
-		ReadHeaderTimeout: readHeaderTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
+// serveConn reads one request from c (within timeout), writes the
+// response and closes c.
+func serveConn(c net.Conn, r *Registry, timeout time.Duration) {
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(timeout))
+	method, path, err := readRequest(bufio.NewReaderSize(io.LimitReader(c, maxRequestBytes), 1024))
+	_ = c.SetWriteDeadline(time.Now().Add(writeTimeout))
+	var body bytes.Buffer
+	status, allow := "200 OK", ""
+	switch {
+	case err != nil:
+		status = "400 Bad Request"
+		body.WriteString(err.Error() + "\n")
+	case path != Path:
+		status = "404 Not Found"
+		body.WriteString("not found; the metrics are at " + Path + "\n")
+	case method != "GET" && method != "HEAD":
+		status, allow = "405 Method Not Allowed", "Allow: GET, HEAD\r\n"
+		body.WriteString("method not allowed\n")
+	default:
+		if werr := r.Write(&body); werr != nil {
+			status = "500 Internal Server Error"
+			body.Reset()
+			body.WriteString(werr.Error() + "\n")
+		}
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+	ctype := "text/plain; charset=utf-8"
+	if status == "200 OK" {
+		ctype = ContentType
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		_ = srv.Close()
+	head := fmt.Sprintf("HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n%sConnection: close\r\n\r\n", status, ctype, body.Len(), allow)
+	w := bufio.NewWriter(c)
+	_, _ = w.WriteString(head)
+	if method != "HEAD" {
+		_, _ = w.Write(body.Bytes())
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	_ = w.Flush()
+}
+
+// errBadRequest is what readRequest returns for anything but a valid
+// HTTP/1.x request head.
+var errBadRequest = errors.New("bad request")
+
+// readRequest reads a request head: the request line ("GET /metrics
+// HTTP/1.1"), then header lines up to the empty line, which it skips. The
+// path is the target without its query; an absolute target
+// ("http://host/metrics") counts by its path.
+func readRequest(br *bufio.Reader) (method, path string, err error) {
+	line, err := readLine(br)
+	if err != nil {
+		return "", "", err
 	}
-	return nil
+	parts := strings.Split(line, " ")
+	if len(parts) != 3 || parts[0] == "" || !strings.HasPrefix(parts[2], "HTTP/1.") || len(parts[2]) != len("HTTP/1.1") {
+		return "", "", fmt.Errorf("%w: request line %q", errBadRequest, truncate(line))
+	}
+	for _, c := range parts[0] {
+		if c < 'A' || c > 'Z' {
+			return "", "", fmt.Errorf("%w: method %q", errBadRequest, truncate(parts[0]))
+		}
+	}
+	target := parts[1]
+	if rest, ok := strings.CutPrefix(target, "http://"); ok {
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			target = rest[i:]
+		} else {
+			target = "/"
+		}
+	}
+	if !strings.HasPrefix(target, "/") {
+		return "", "", fmt.Errorf("%w: target %q", errBadRequest, truncate(target))
+	}
+	path, _, _ = strings.Cut(target, "?")
+	for {
+		h, err := readLine(br)
+		if err != nil {
+			return "", "", err
+		}
+		if h == "" {
+			return parts[0], path, nil
+		}
+		if !strings.Contains(h, ":") {
+			return "", "", fmt.Errorf("%w: header line %q", errBadRequest, truncate(h))
+		}
+	}
+}
+
+// readLine reads a line ending in LF (a CR before it is dropped); a head
+// cut short by maxRequestBytes or the deadline is an error.
+func readLine(br *bufio.Reader) (string, error) {
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return "", fmt.Errorf("%w: the request head is incomplete or longer than %d bytes", errBadRequest, maxRequestBytes)
+	}
+	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	return line, nil
+}
+
+// truncate shortens s for an error message.
+func truncate(s string) string {
+	const max = 64
+	if len(s) > max {
+		return s[:max] + "..."
+	}
+	return s
 }
 
 // WriteFile writes r to path atomically, as node_exporter's textfile
