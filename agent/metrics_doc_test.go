@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"log/slog"
 	"os"
 	"regexp"
 	"strings"
@@ -17,10 +18,13 @@ var docRow = regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\| (counter|gauge|histogr
 // agent registers, with its type and labels, and none for a family it
 // does not (with the metrics endpoint and textfile off: they add none).
 func TestMetricsDocumented(t *testing.T) {
-	a, _ := startTestAgent(t, newFakeHardware("GPIO27", "GPIO17"))
-	a.cfg.Outbox.DrainRate = 1 << 20 // the drain-rate gauge is registered only when one is set
-	a.metrics = newAgentMetrics()
-	a.registerMetrics()
+	cfg := testConfig(t, builtinsTOML)
+	cfg.Outbox.DrainRate = 1 << 20 // the drain-rate gauge is registered only when one is set
+	a, err := New(Options{Config: cfg, Hardware: newFakeHardware("GPIO27", "GPIO17"), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
 	b, err := os.ReadFile(metricsDoc)
 	if err != nil {
 		t.Fatal(err)

@@ -64,8 +64,8 @@ func (a *Agent) startSampler(list []config.Sensor) (*samplerRun, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err := sensors.NewSampler(sensors.SamplerOptions{
-		Clock:      a.clock,
-		Logger:     a.log.With("part", "sensors"),
+		Clock:  a.clock,
+		Logger: a.log.With("part", "sensors"),
 		OnReadings: func(rs []sensors.Reading, urgent bool) {
 			a.metrics.onReadings(rs)
 			a.batch.add(ctx, rs, urgent)
