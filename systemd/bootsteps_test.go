@@ -42,6 +42,7 @@ func TestBootDebianAMD64(t *testing.T) {
 		b.upgrade(newDeb)
 	}
 	b.checkLiveSecurity()
+	b.checkPrivateUsersDeviceAccess()
 
 	b.c.writeFile(dropInPath, dropIn, 0o644)
 	b.c.must("systemctl", "daemon-reload")
@@ -165,6 +166,29 @@ func (b *bootRun) checkLiveSecurity() {
 		b.t.Errorf("live exposure %.1f, offline %.1f: want the same, at most %.1f", l, o, maxExposure)
 	}
 	b.t.Logf("systemd-analyze security: live %.1f, offline %.1f", l, o)
+}
+
+// checkPrivateUsersDeviceAccess shows that the unit's PrivateUsers=yes
+// keeps the device access the gpio group gives: a file standing in for
+// /dev/gpiochip0 (root:gpio, 0660) is readable by a service run as
+// sioagent with PrivateUsers=yes, and not by one run without the group.
+func (b *bootRun) checkPrivateUsersDeviceAccess() {
+	b.t.Helper()
+	const probe = "/var/lib/sioagent-probe/gpiochip"
+	b.c.writeFile(probe, "gpio\n", 0o660)
+	b.c.must("chgrp", "gpio", probe)
+	run := func(props ...string) (string, error) {
+		args := append([]string{"systemd-run", "--wait", "--pipe", "--quiet", "-p", "User=sioagent", "-p", "PrivateUsers=yes"}, props...)
+		return b.c.exec(append(args, "cat", probe)...)
+	}
+	if out, err := run(); err != nil || !strings.Contains(out, "gpio") {
+		b.t.Errorf("with PrivateUsers=yes, sioagent cannot read a root:gpio 0660 file: %v\n%s", err, out)
+	}
+	// The control: nobody, who is not in gpio, cannot read it.
+	if out, err := b.c.exec("systemd-run", "--wait", "--pipe", "--quiet", "-p", "User=nobody", "-p", "PrivateUsers=yes", "cat", probe); err == nil {
+		b.t.Errorf("nobody read the root:gpio 0660 file: the probe proves nothing\n%s", out)
+	}
+	b.c.must("rm", "-r", "/var/lib/sioagent-probe")
 }
 
 // killAndRestart SIGKILLs the agent: systemd restarts it.

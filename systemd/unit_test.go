@@ -33,10 +33,11 @@ const (
 	requireSystemdEnv = testenv.RequireSystemd
 
 	// maxExposure is the highest acceptable "systemd-analyze security" score
-	// (0.0 = locked down, 10.0 = unprotected); issue 6 asks for 2.0 or lower.
-	maxExposure = 2.0
+	// (0.0 = locked down, 10.0 = unprotected): a ratchet at the shipped
+	// unit's score; systemd/README.md says why each remaining item stays.
+	maxExposure = 1.7
 	// securityThreshold is maxExposure on systemd's 0-100 --threshold scale.
-	securityThreshold = 20
+	securityThreshold = 17
 
 	// agentFlushDeadline is the agent's default shutdown flush deadline;
 	// TimeoutStopSec must leave room above it.
