@@ -221,6 +221,31 @@ func TestSecurityExposure(t *testing.T) {
 	}
 }
 
+// timesyncdDropIn is the drop-in systemd/README.md offers for boards whose
+// clock only systemd-timesyncd sets, and timesyncdExposure its score.
+const (
+	timesyncdDropIn   = "ProtectClock=yes\nSystemCallFilter=~@clock\n"
+	timesyncdExposure = 1.2
+)
+
+// The drop-in the README offers lowers the score to what it says.
+func TestSecurityExposureTimesyncdDropIn(t *testing.T) {
+	analyze := requireTool(t, "systemd-analyze")
+	text := readShipped(t, unitFile)
+	if !strings.Contains(readShipped(t, "README.md"), timesyncdDropIn) {
+		t.Fatalf("README.md no longer offers the drop-in %q", timesyncdDropIn)
+	}
+	unit := stageUnit(t, strings.Replace(text, "\n[Install]", "\n"+timesyncdDropIn+"\n[Install]", 1))
+	out, _ := runTool(t, analyze, "security", "--offline=yes", unit)
+	exposure, err := parseExposure(out)
+	if err != nil {
+		t.Fatalf("%v; output:\n%s", err, out)
+	}
+	if exposure > timesyncdExposure {
+		t.Errorf("with the timesyncd drop-in: exposure %.1f, README says %.1f; output:\n%s", exposure, timesyncdExposure, out)
+	}
+}
+
 func TestSysusers(t *testing.T) {
 	sysusers := requireTool(t, "systemd-sysusers")
 	src, err := filepath.Abs(sysusersFile)
