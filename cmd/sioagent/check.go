@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -44,6 +46,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	synced, source := clk.Sync()
 	fmt.Fprintf(stdout, "clock: %s\n", clockLine(synced, source, cfg.Clock.Trust))
+	fmt.Fprintf(stdout, "metrics: %s\n", metricsLine(cfg.Metrics))
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	hw := newHostHardware(log)
 	defer hw.close()
@@ -83,4 +86,26 @@ func printCheck(w io.Writer, results []agent.CheckResult) {
 		}
 	}
 	tw.Flush()
+}
+
+// metricsLine says where the metrics go, for check: off, the endpoint's
+// URL, the textfile and its interval, and whether the textfile's
+// directory exists (a missing one is the usual mistake: node_exporter's
+// package creates it).
+func metricsLine(m config.Metrics) string {
+	var parts []string
+	if m.Listen != "" {
+		parts = append(parts, "http://"+m.Listen+"/metrics")
+	}
+	if m.Textfile != "" {
+		p := fmt.Sprintf("textfile %s every %s", m.Textfile, m.Interval)
+		if fi, err := os.Stat(filepath.Dir(m.Textfile)); err != nil || !fi.IsDir() {
+			p += " (WARNING: its directory does not exist)"
+		}
+		parts = append(parts, p)
+	}
+	if len(parts) == 0 {
+		return "off ([metrics] listen or textfile turns them on)"
+	}
+	return strings.Join(parts, "; ")
 }
