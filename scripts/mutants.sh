@@ -129,6 +129,13 @@ mutant drain-rate-ignored ./outbox/ '^TestDrainRateBoundsTheBacklog$' outbox/sen
 # Shutdown's flush does not wake at a change of the socket's state.
 mutant flush-no-state-wake ./agent/ '^TestFlushNoticesADisconnection$' agent/run.go \
   's/(\n\t\tcase <-st\.Changed:\n\t\t\tcontinue)//'
+# A histogram keeps a series for every new label value (no MaxSeries).
+mutant metrics-series-unbounded ./metrics/ '^TestHistogramSeriesBound$' metrics/histogram.go \
+  's/len\(h\.series\) >= MaxSeries/false/'
+# The agent does not count disconnections: the metrics no longer follow
+# what it did.
+mutant metrics-disconnect-uncounted ./agent/ '^TestMetricsFollowTheAgent$' agent/agent.go \
+  's/\n\t\t\ta\.metrics\.disconnects\.add\(1, socketio\.Reason\(reason\), ""\)//'
 
 ## The check --------------------------------------------------------------------
 
