@@ -87,18 +87,16 @@ func TestBootDebianARM64(t *testing.T) {
 // .deb; both are empty (logged) when the clone has no release tag.
 func buildReleaseDeb(t *testing.T, arch string) (tag, deb string) {
 	t.Helper()
-	out, err := exec.Command("git", "-C", repoRoot, "describe", "--tags", "--abbrev=0", "--match", "v[0-9]*", "HEAD").Output()
-	if err != nil {
-		t.Logf("no release tag reachable from HEAD (%v): the upgrade step is left out", err)
+	tag, rev := releaseRev(t)
+	if rev == "" {
 		return "", ""
 	}
-	tag = strings.TrimSpace(string(out))
-	epoch, err := exec.Command("git", "-C", repoRoot, "log", "-1", "--format=%ct", tag).Output()
+	epoch, err := exec.Command("git", "-C", repoRoot, "log", "-1", "--format=%ct", rev).Output()
 	if err != nil {
-		t.Fatalf("git log %s: %v", tag, err)
+		t.Fatalf("git log %s: %v", rev, err)
 	}
 	tree := t.TempDir()
-	archive := exec.Command("bash", "-c", `git -C "$1" archive --format=tar "$2" | tar -x -C "$3"`, "archive", repoRoot, tag, tree)
+	archive := exec.Command("bash", "-c", `git -C "$1" archive --format=tar "$2" | tar -x -C "$3"`, "archive", repoRoot, rev, tree)
 	if out, err := archive.CombinedOutput(); err != nil {
 		t.Fatalf("git archive %s: %v\n%s", tag, err, out)
 	}
@@ -120,6 +118,37 @@ func buildReleaseDeb(t *testing.T, arch string) (tag, deb string) {
 	deb = lines[len(lines)-1]
 	t.Logf("release %s: %s built in %v", tag, filepath.Base(deb), time.Since(start).Round(100*time.Millisecond))
 	return tag, deb
+}
+
+// releaseFile names the release to upgrade from in a clone without tags.
+const releaseFile = "testdata/release"
+
+// releaseRev returns the latest release: the v* tag reachable from HEAD,
+// or else the tag and commit of releaseFile (a clone may come without
+// tags; the commit is in the history all the same). rev is empty
+// (logged) when neither is there.
+func releaseRev(t *testing.T) (tag, rev string) {
+	t.Helper()
+	out, err := exec.Command("git", "-C", repoRoot, "describe", "--tags", "--abbrev=0", "--match", "v[0-9]*", "HEAD").Output()
+	if err == nil {
+		tag = strings.TrimSpace(string(out))
+		return tag, tag
+	}
+	b, ferr := os.ReadFile(releaseFile)
+	if ferr != nil {
+		t.Fatalf("no release tag reachable from HEAD (%v), and %v", err, ferr)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && !strings.HasPrefix(line, "#") {
+			tag, rev = f[0], f[1]
+		}
+	}
+	if out, err := exec.Command("git", "-C", repoRoot, "cat-file", "-e", rev+"^{commit}").CombinedOutput(); err != nil || rev == "" {
+		t.Logf("no release tag reachable from HEAD, and the commit %q of %s is not in this clone (%v %s): the upgrade step is left out", rev, releaseFile, err, out)
+		return "", ""
+	}
+	t.Logf("no release tag reachable from HEAD: upgrading from %s as %s names it (%.12s)", tag, releaseFile, rev)
+	return tag, rev
 }
 
 // upgrade installs the new package over a running agent with a backlog:
