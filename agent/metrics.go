@@ -3,7 +3,7 @@ package agent
 import (
 	"runtime"
 	"runtime/debug"
-	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -46,20 +46,12 @@ func (c *counts) emit(emit metrics.Emit, two bool) {
 		vals[k] = v
 	}
 	c.mu.Unlock()
-	slices.SortFunc(keys, func(x, y [2]string) int {
-		if x[0] != y[0] {
-			if x[0] < y[0] {
-				return -1
-			}
-			return 1
+	// sort.Slice, not slices.SortFunc: the binary has it already.
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i][0] != keys[j][0] {
+			return keys[i][0] < keys[j][0]
 		}
-		if x[1] < y[1] {
-			return -1
-		}
-		if x[1] > y[1] {
-			return 1
-		}
-		return 0
+		return keys[i][1] < keys[j][1]
 	})
 	for _, k := range keys {
 		if two {
