@@ -104,8 +104,8 @@ test("a failed handler releases the lease: the resend runs it again", async () =
 });
 
 test("the lease is renewed while a slow handler runs beyond its TTL", async () => {
-  const LEASE_TTL_MS = 150;
-  const HANDLER_MS = 700;
+  const LEASE_TTL_MS = 300;
+  const HANDLER_MS = 1200;
   let runs = 0;
   const warnings = [];
   await withServer({ leaseTtlMs: LEASE_TTL_MS, onTelemetry: async () => { runs++; await sleep(HANDLER_MS); } }, async (srv, device) => {
@@ -124,11 +124,12 @@ test("the lease is renewed while a slow handler runs beyond its TTL", async () =
 test("a lease that is never renewed (its node died) expires and the batch is handled again", async () => {
   const store = new MemoryDedupeStore();
   let runs = 0;
-  await withServer({ dedupe: store, leaseTtlMs: 100, onTelemetry: async () => { runs++; } }, async (srv, device) => {
-    const dead = await store.acquire(DEVICE, 8, 100); // a node that took the lease, then died
+  const DEAD_LEASE_MS = 300;
+  await withServer({ dedupe: store, onTelemetry: async () => { runs++; } }, async (srv, device) => {
+    const dead = await store.acquire(DEVICE, 8, DEAD_LEASE_MS); // a node that took the lease, then died
     assert.equal(dead.status, "acquired");
     assert.equal((await send(device, ...batch(DEVICE, 8))).error.code, "busy");
-    await sleep(150);
+    await sleep(DEAD_LEASE_MS * 1.5);
     assert.deepEqual(await send(device, ...batch(DEVICE, 8)), { ok: true });
     assert.equal(runs, 1);
   });

@@ -10,7 +10,7 @@ const assert = require("node:assert/strict");
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // TTL_MS is the lease of the tests that wait for it to expire.
-const TTL_MS = 100;
+const TTL_MS = 200;
 // LONG_TTL_MS is a lease that outlives any test.
 const LONG_TTL_MS = 60000;
 // CONCURRENT_ACQUIRES is how many acquires race for one seq.
