@@ -7,7 +7,8 @@
 # debian-archive-keyring, and qemu-user-static (the interpreters
 # cross/binfmt.sh registers for arm64 and ARMv6 binaries), and fuse3
 # (fusermount3, with which the power-cut filesystem of internal/powercut
-# mounts where it cannot mount directly). Uses apt-get
+# mounts where it cannot mount directly), and redis-server (the Redis
+# store tests of server/node, make test-node-package). Uses apt-get
 # as root, or through sudo.
 set -euo pipefail
 
@@ -19,6 +20,7 @@ command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
 [ -x /usr/bin/qemu-aarch64-static ] && [ -x /usr/bin/qemu-arm-static ] || need+=(qemu-user-static)
 command -v fusermount3 >/dev/null 2>&1 || need+=(fuse3)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=()
