@@ -126,8 +126,12 @@ func New(opts Options) (*Agent, error) {
 		a.client.Close()
 		return nil, fmt.Errorf("agent: outbox %s: %w", cfg.Outbox.Path, err)
 	}
+	window := cfg.Outbox.Window
+	if window == config.WindowAuto {
+		window = outbox.WindowAuto
+	}
 	a.drainer, err = outbox.NewDrainer(a.st, a.sock, &outbox.Options{
-		DeviceID: cfg.Device.ID, Event: cfg.Telemetry.Event, Window: cfg.Outbox.Window, DrainRate: cfg.Outbox.DrainRate,
+		DeviceID: cfg.Device.ID, Event: cfg.Telemetry.Event, Window: window, DrainRate: cfg.Outbox.DrainRate,
 		AckTimeout: cfg.Server.AckTimeout, Logger: a.log.With("part", "outbox"),
 		Prepare: a.codec.Prepare(a.clock),
 	})

@@ -474,12 +474,29 @@ func (p *parser) outboxKey(o *Outbox, k, key string, v any) *Error {
 	case "overflow":
 		o.Overflow, err = p.oneOf(key, v, overflowValues...)
 	case "window":
-		n, err = p.integer(key, v, 1, MaxWindow)
-		o.Window = int(n)
+		o.Window, err = p.window(key, v)
 	case "drain_rate":
 		o.DrainRate, err = p.rate(key, v, MinDrainRate, MaxDrainRate)
 	}
 	return err
+}
+
+// window decodes outbox.window: "auto" or a fixed 1 to MaxWindow.
+func (p *parser) window(key string, v any) (int, *Error) {
+	if s, ok := v.(string); ok {
+		if s != "auto" {
+			return 0, p.errf(key, "%q is not allowed; must be \"auto\" or an integer from 1 to %d", s, MaxWindow)
+		}
+		return WindowAuto, nil
+	}
+	n, ok := v.(int64)
+	if !ok {
+		return 0, p.errf(key, "must be \"auto\" or an integer from 1 to %d, got %s", MaxWindow, Describe(v))
+	}
+	if n < 1 || n > MaxWindow {
+		return 0, p.errf(key, "%d is out of range; must be \"auto\" or from 1 to %d", n, MaxWindow)
+	}
+	return int(n), nil
 }
 
 // telemetryKey parses one key of [telemetry].
