@@ -162,7 +162,7 @@ func storeOptions(cfg *config.Config, log *slog.Logger) *store.Options {
 // connecting).
 func (a *Agent) dial() error {
 	s := a.cfg.Server
-	eng := engineio.Options{Transports: s.Transports, HandshakeTimeout: s.ConnectTimeout, Header: http.Header{}}
+	eng := engineio.Options{Transports: s.Transports, HandshakeTimeout: s.ConnectTimeout, Header: http.Header{}, Compression: s.Compression}
 	for k, v := range s.Headers {
 		eng.Header.Set(k, v)
 	}
@@ -187,7 +187,7 @@ func (a *Agent) dial() error {
 		Rejoin: true,
 		OnConnect: func(recovered bool) {
 			a.conn.connected(recovered, a.sock.ID(), client.Transport())
-			a.log.Info("connected", "server", redactURL(s.URL), "namespace", s.Namespace, "recovered", recovered, "transport", client.Transport())
+			a.log.Info("connected", "server", redactURL(s.URL), "namespace", s.Namespace, "recovered", recovered, "transport", client.Transport(), "compressed", client.Compressed())
 			a.drainer.Wake()
 		},
 		OnDisconnect: func(reason error) {

@@ -76,12 +76,15 @@ type Status struct {
 
 // ConnStatus describes the server connection.
 type ConnStatus struct {
-	Server     string    `json:"server"`
-	Namespace  string    `json:"namespace"`
-	Connected  bool      `json:"connected"`
-	Recovered  bool      `json:"recovered"`
-	SocketID   string    `json:"socketId,omitempty"`
-	Transport  string    `json:"transport,omitempty"`
+	Server    string `json:"server"`
+	Namespace string `json:"namespace"`
+	Connected bool   `json:"connected"`
+	Recovered bool   `json:"recovered"`
+	SocketID  string `json:"socketId,omitempty"`
+	Transport string `json:"transport,omitempty"`
+	// Compressed is true while the WebSocket compresses (server.compression
+	// offered and the server accepted).
+	Compressed bool      `json:"compressed,omitempty"`
 	Since      time.Time `json:"since"`
 	LastReason string    `json:"lastReason,omitempty"`
 	Refusal    string    `json:"refusal,omitempty"`
@@ -195,7 +198,7 @@ func (a *Agent) Status() Status {
 	s.Conn = ConnStatus{Server: redactURL(a.cfg.Server.URL), Namespace: a.cfg.Server.Namespace, Connected: c.up, Recovered: c.recovered, SocketID: c.socketID, Transport: c.transport, Since: c.since, LastReason: c.lastReason, Refusal: c.refusal, Connects: c.connects, Recoveries: c.recoveries}
 	a.conn.mu.Unlock()
 	if s.Conn.Connected {
-		s.Conn.Transport = a.client.Transport()
+		s.Conn.Transport, s.Conn.Compressed = a.client.Transport(), a.client.Compressed()
 	} else {
 		s.Conn.SocketID, s.Conn.Transport = "", ""
 	}

@@ -60,6 +60,10 @@ const (
 	// MinTimeout is the shortest ack, connect and command timeout
 	// accepted: below it every ack or command would time out.
 	MinTimeout = 100 * time.Millisecond
+	// DefaultCompression offers WebSocket compression: it is used only
+	// when the server accepts it (Socket.IO servers leave it off unless
+	// configured), and then halves the bytes of telemetry (docs/OUTBOX.md).
+	DefaultCompression = true
 )
 
 // Defaults and limits of the [outbox] section.
@@ -208,6 +212,9 @@ type Server struct {
 	KeyFile string
 	// Headers are optional extra HTTP headers sent on every request.
 	Headers map[string]string
+	// Compression offers WebSocket permessage-deflate to the server
+	// (engineio.Options.Compression); default DefaultCompression (true).
+	Compression bool
 }
 
 // Outbox is the [outbox] section.

@@ -87,6 +87,7 @@ func TestDefaults(t *testing.T) {
 			ConnectTimeout:    20 * time.Second,
 			ReconnectDelay:    time.Second,
 			ReconnectDelayMax: 30 * time.Second,
+			Compression:       true,
 		},
 		Outbox: config.Outbox{
 			Path:       "/var/lib/sioagent/outbox.db",
@@ -146,6 +147,7 @@ reconnect_delay_max = "2s"
 ca_file = "ca.pem"
 cert_file = "c.pem"
 key_file = "c.key"
+compression = false
 [server.headers]
 Authorization = "Bearer x"
 X-Site = "north"
@@ -175,7 +177,7 @@ trust = "system"
 	if s.Namespace != "/devices" || !reflect.DeepEqual(s.Transports, []string{"polling", "websocket"}) ||
 		s.AckTimeout != 1500*time.Millisecond || s.ConnectTimeout != time.Minute ||
 		s.ReconnectDelay != 2*time.Second || s.ReconnectDelayMax != 2*time.Second ||
-		s.CAFile != "ca.pem" || s.CertFile != "c.pem" || s.KeyFile != "c.key" ||
+		s.CAFile != "ca.pem" || s.CertFile != "c.pem" || s.KeyFile != "c.key" || s.Compression ||
 		!reflect.DeepEqual(s.Headers, map[string]string{"Authorization": "Bearer x", "X-Site": "north"}) {
 		t.Errorf("server: %+v", s)
 	}

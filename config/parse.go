@@ -19,7 +19,7 @@ var sectionNames = []string{"device", "server", "outbox", "telemetry", "commands
 // Keys of each section, in documentation order.
 var (
 	deviceKeys    = []string{"id"}
-	serverKeys    = []string{"url", "namespace", "token_file", "transports", "ack_timeout", "connect_timeout", "reconnect_delay", "reconnect_delay_max", "ca_file", "cert_file", "key_file", "headers"}
+	serverKeys    = []string{"url", "namespace", "token_file", "transports", "ack_timeout", "connect_timeout", "reconnect_delay", "reconnect_delay_max", "ca_file", "cert_file", "key_file", "headers", "compression"}
 	outboxKeys    = []string{"path", "max_bytes", "max_records", "max_age", "overflow", "window", "drain_rate"}
 	telemetryKeys = []string{"event", "batch_max_records", "batch_max_delay", "batch_max_bytes"}
 	commandsKeys  = []string{"timeout", "remember_ids"}
@@ -143,6 +143,7 @@ func setDefaults(c *Config) {
 		ConnectTimeout:    DefaultConnectTimeout,
 		ReconnectDelay:    DefaultReconnectDelay,
 		ReconnectDelayMax: DefaultReconnectDelayMax,
+		Compression:       DefaultCompression,
 	}
 	c.Outbox = Outbox{MaxBytes: DefaultMaxBytes, Overflow: OverflowDropOldest, Window: DefaultWindow}
 	c.Telemetry = Telemetry{BatchMaxRecords: DefaultBatchMaxRecords, BatchMaxDelay: DefaultBatchMaxDelay, BatchMaxBytes: DefaultBatchMaxBytes}
@@ -284,6 +285,8 @@ func (p *parser) serverKey(s *Server, k, key string, v any) *Error {
 		s.KeyFile, err = p.nonEmpty(key, v)
 	case "headers":
 		s.Headers, err = p.headers(key, v)
+	case "compression":
+		s.Compression, err = p.boolean(key, v)
 	}
 	return err
 }

@@ -97,6 +97,9 @@ func printStatus(w io.Writer, s agent.Status) {
 	fmt.Fprintf(w, "server:  %s namespace %s: %s", s.Conn.Server, s.Conn.Namespace, conn)
 	if s.Conn.Transport != "" && s.Conn.Connected {
 		fmt.Fprintf(w, " over %s", s.Conn.Transport)
+		if s.Conn.Compressed {
+			fmt.Fprint(w, " (compressed)")
+		}
 	}
 	fmt.Fprintf(w, " since %s; %d connects, %d recovered\n", s.Conn.Since.Format(time.RFC3339), s.Conn.Connects, s.Conn.Recoveries)
 	if !s.Conn.Connected && s.Conn.LastReason != "" {
