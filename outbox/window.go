@@ -46,21 +46,26 @@ const (
 	// autoRTTSamples is how many of the latest round trips the queue is
 	// measured over (their minimum): one late ack is no queue.
 	autoRTTSamples = 4
-	// autoDecrease is what the window is multiplied by when the queue
-	// reaches its bound or an ack times out. A queue of one base round
-	// trip is a window of twice the bandwidth-delay product, so the
-	// halved window still fills the link.
+	// autoDecrease is what the window is multiplied by at most when the
+	// queue reaches its bound (by base / round trip when that is less: the
+	// window that leaves no queue), and when an ack times out. A queue of
+	// one base round trip is a window of twice the bandwidth-delay
+	// product, so the halved window still fills the link.
 	autoDecrease = 0.5
 	// autoFastGrowth is the records added per ack while the queue is
 	// under an eighth of its bound: the window triples per round trip.
+	// Fast growth (this and autoGrowth) lasts until the first decrease of
+	// a session, and after an ack timeout until the window is back where
+	// it was.
 	autoFastGrowth = 2
 	// autoGrowth is the records added per ack while the queue is under a
 	// quarter of its bound: the window doubles per round trip.
 	autoGrowth = 1
-	// autoProbe is the records added per ack while a queue forms (an
-	// eighth more per round trip), so that the window keeps probing for a
-	// faster link and meets the bound within a few round trips, whose
-	// halving drains the queue and lets the base be measured again.
+	// autoProbe is the records added per ack otherwise, while the queue
+	// is under its bound (an eighth more per round trip), so that the
+	// window keeps probing for a faster link and meets the bound within a
+	// few round trips, whose decrease drains the queue and lets the base
+	// be measured again.
 	autoProbe = 1.0 / 8
 	// autoBaseWindow is how long a round trip counts as the base: a base
 	// that changed (another cellular cell, a longer route) is learnt
@@ -88,6 +93,10 @@ type autoWindow struct {
 	sid        string // the session it measures; another one starts afresh
 
 	cwnd     float64 // the window in records, not yet bounded
+	// ssthresh ends the fast growth: 0 until the first decrease of the
+	// session, then the window a decrease left, or the one an ack timeout
+	// halved (regained fast while the queue stays low).
+	ssthresh float64
 	base     minWindow
 	samples  [autoRTTSamples]time.Duration
 	nsamples int
@@ -113,15 +122,19 @@ func (w *autoWindow) session(sid string, sends uint64) {
 	*w = autoWindow{ackTimeout: w.ackTimeout, sid: sid, cwnd: AutoWindowInitial, recover: sends, meanSize: w.meanSize}
 }
 
-// records is the window in records, within its bounds: AutoWindowMin to
-// AutoWindowMaxRecords, and no more records than AutoWindowMaxBytes
-// holds at the mean record size.
+// records is the window in records, within its bounds.
 func (w *autoWindow) records() int {
+	return min(max(int(w.cwnd), AutoWindowMin), w.limit())
+}
+
+// limit is the largest window: AutoWindowMaxRecords, and no more records
+// than AutoWindowMaxBytes holds at the mean record size.
+func (w *autoWindow) limit() int {
 	limit := AutoWindowMaxRecords
 	if w.meanSize > 0 {
 		limit = min(limit, max(AutoWindowMin, int(AutoWindowMaxBytes/w.meanSize)))
 	}
-	return min(max(int(w.cwnd), AutoWindowMin), limit)
+	return limit
 }
 
 // acked takes the ack of flight f, which arrived at at; sends is the
@@ -152,31 +165,38 @@ func (w *autoWindow) acked(f flight, at time.Time, sends uint64) {
 	case f.n < w.recover:
 		// Sent before the last decrease took effect.
 	case w.nsamples >= autoRTTSamples && (queue >= high || w.rtt >= w.ackTimeout/2):
-		w.decrease(sends)
+		// The window that leaves no queue, W × base / round trip, is at
+		// most half of it here.
+		w.decrease(min(autoDecrease, base.Seconds()/w.rtt.Seconds()), sends)
+		w.ssthresh = w.cwnd
 	case w.cwnd >= float64(autoUseFactor*f.inflight):
 		// The window was not what held the drainer back (a short queue, a
 		// drain rate): its acks say nothing of a larger one.
+	case latest >= high:
+	case w.ssthresh > 0 && w.cwnd >= w.ssthresh:
+		w.cwnd += autoProbe // past the last good window: probe
 	case latest < high/8:
 		w.cwnd += autoFastGrowth
 	case latest < high/4:
 		w.cwnd += autoGrowth
-	case latest < high:
+	default:
 		w.cwnd += autoProbe
 	}
-	w.cwnd = min(w.cwnd, float64(w.records())) // no credit beyond the bounds
+	w.cwnd = min(w.cwnd, float64(w.limit())) // no credit beyond the bounds
 }
 
 // timedOut takes the ack timeout of flight f.
 func (w *autoWindow) timedOut(f flight, sends uint64) {
 	if f.n >= w.recover {
-		w.decrease(sends)
+		w.ssthresh = w.cwnd
+		w.decrease(autoDecrease, sends)
 	}
 }
 
-// decrease shrinks the window, once per round: until the sends from now
-// on are acked, later signals are the same queue.
-func (w *autoWindow) decrease(sends uint64) {
-	w.cwnd = max(w.cwnd*autoDecrease, AutoWindowMin)
+// decrease multiplies the window by factor, once per round: until the
+// sends from now on are acked, later signals are the same queue.
+func (w *autoWindow) decrease(factor float64, sends uint64) {
+	w.cwnd = max(w.cwnd*factor, AutoWindowMin)
 	w.recover = sends
 }
 

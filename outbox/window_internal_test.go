@@ -44,9 +44,10 @@ func (s *autoSim) round(n, size int, rtt time.Duration) {
 }
 
 // The window triples per round while the round trip stays at its base,
-// and is halved once, not once per ack, when the queue reaches a base
-// round trip; the acks of records sent before the decrease change
-// nothing; a queue that persists halves it again a round later.
+// and shrinks once, not once per ack, when the queue reaches a base round
+// trip; the acks of records sent before the decrease change nothing; a
+// queue that persists shrinks it again a round later; a window with a
+// small queue keeps growing, slowly.
 func TestAutoWindowDynamics(t *testing.T) {
 	const base = 600 * time.Millisecond
 	s := newAutoSim()
@@ -54,15 +55,19 @@ func TestAutoWindowDynamics(t *testing.T) {
 	if got, want := s.w.records(), AutoWindowInitial*3; got != want {
 		t.Fatalf("after a round at the base round trip: window %d, want %d", got, want)
 	}
+	// A queue a little over one base: the window shrinks once, to the
+	// one that leaves no queue (W × base / round trip, under half).
+	const queued = 2*base + 50*time.Millisecond
+	shrink := func(w int) int { return int(float64(w) * base.Seconds() / queued.Seconds()) }
 	before := s.w.records()
-	s.round(before, 2000, 2*base+50*time.Millisecond) // a base of queue
-	if got, want := s.w.records(), before/2; got > want+autoRTTSamples*autoFastGrowth || got < want {
-		t.Fatalf("after a round with a queue of one base: window %d, want about %d (halved once)", got, want)
+	s.round(before, 2000, queued)
+	if got, want := s.w.records(), shrink(before); got != want {
+		t.Fatalf("after a round with a queue of one base: window %d, want %d (shrunk once from %d)", got, want, before)
 	}
-	halved := s.w.records()
-	s.round(halved, 2000, 2*base+50*time.Millisecond)
-	if got := s.w.records(); got != halved/2 {
-		t.Fatalf("a queue that persists a round later: window %d, want %d", got, halved/2)
+	shrunk := s.w.records()
+	s.round(shrunk, 2000, queued)
+	if got, want := s.w.records(), shrink(shrunk); got != want {
+		t.Fatalf("a queue that persists a round later: window %d, want %d", got, want)
 	}
 	// A single late ack is no queue.
 	w := s.w.records()
@@ -70,6 +75,14 @@ func TestAutoWindowDynamics(t *testing.T) {
 	s.round(1, 2000, 3*base)
 	if got := s.w.records(); got < w {
 		t.Fatalf("one late ack shrank the window from %d to %d", w, got)
+	}
+	// A queue of half a base: an eighth of a record per ack.
+	w = s.w.records()
+	for range 4 {
+		s.round(w, 2000, base+base/2)
+	}
+	if got, want := s.w.records(), w+4*w/8; got < want-1 || got > want {
+		t.Fatalf("four rounds with a queue of half a base: window %d, want %d from %d", got, want, w)
 	}
 }
 
