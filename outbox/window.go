@@ -92,7 +92,7 @@ type autoWindow struct {
 	ackTimeout time.Duration
 	sid        string // the session it measures; another one starts afresh
 
-	cwnd     float64 // the window in records, not yet bounded
+	cwnd float64 // the window in records, not yet bounded
 	// ssthresh ends the fast growth: 0 until the first decrease of the
 	// session, then the window a decrease left, or the one an ack timeout
 	// halved (regained fast while the queue stays low).
