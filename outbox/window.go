@@ -37,20 +37,20 @@ const (
 // latest ack shows a queue under the bound the window grows, the faster
 // the emptier the queue; when the last autoRTTSamples acks all show it at
 // the bound (or any round trip reaches half the ack timeout), the window
-// is halved, once per round trip.
+// shrinks to the one that leaves no queue, once per round trip.
 const (
 	// autoQueueFloor is the least queue the window tolerates before it
-	// halves: on a LAN, where the base is a few milliseconds, the server's
+	// shrinks: on a LAN, where the base is a few milliseconds, the server's
 	// own processing varies by more than the base.
 	autoQueueFloor = 100 * time.Millisecond
 	// autoRTTSamples is how many of the latest round trips the queue is
 	// measured over (their minimum): one late ack is no queue.
 	autoRTTSamples = 4
-	// autoDecrease is what the window is multiplied by at most when the
-	// queue reaches its bound (by base / round trip when that is less: the
-	// window that leaves no queue), and when an ack times out. A queue of
-	// one base round trip is a window of twice the bandwidth-delay
-	// product, so the halved window still fills the link.
+	// autoDecrease is what the window is multiplied by when an ack times
+	// out, and at most when the queue reaches its bound: then by base /
+	// round trip, the window that leaves no queue (a queue of one base
+	// round trip is a window of twice the bandwidth-delay product: the
+	// halved window still fills the link).
 	autoDecrease = 0.5
 	// autoFastGrowth is the records added per ack while the queue is
 	// under an eighth of its bound: the window triples per round trip.
@@ -84,7 +84,7 @@ const (
 
 // autoWindow is the window of Options.Window = WindowAuto: a congestion
 // window on the records in flight, grown while the acks' round trip
-// stays near its base and halved when it inflates (buffers filling:
+// stays near its base and shrunk when it inflates (buffers filling:
 // bufferbloat) or an ack times out. Every send is numbered (flight.n);
 // a round is the time from a send to its ack. It is owned by Run's
 // goroutine.
@@ -92,11 +92,12 @@ type autoWindow struct {
 	ackTimeout time.Duration
 	sid        string // the session it measures; another one starts afresh
 
-	cwnd float64 // the window in records, not yet bounded
-	// ssthresh ends the fast growth: 0 until the first decrease of the
-	// session, then the window a decrease left, or the one an ack timeout
-	// halved (regained fast while the queue stays low).
-	ssthresh float64
+	// cwnd is the window in records, not yet bounded. ssthresh ends the
+	// fast growth: 0 until the first decrease of the session, then the
+	// window a decrease left, or the one an ack timeout halved (regained
+	// fast while the queue stays low).
+	cwnd, ssthresh float64
+
 	base     minWindow
 	samples  [autoRTTSamples]time.Duration
 	nsamples int
