@@ -11,7 +11,9 @@
 #   make demo    reference server in DEMO mode + `sioagent listen` against it
 #   make fuzz    every Go fuzz target (of FUZZPKGS) for FUZZTIME each, one at a time
 #   make bench   all benchmarks with allocation counts, then the bytes written
-#                to disk per reading (bench/diskwrites)
+#                to disk per reading (bench/diskwrites) and the share of a
+#                slow, long link a backlog drain uses, with bytes per reading
+#                with and without compression (bench/linkfill)
 #   make cross   compile every package for linux/arm (v6, v7) and arm64, vet
 #                for ARMv6; cross/check.sh
 #   make test-arm run the tests built for ARMv6 under qemu-arm; cross/test-arm.sh
@@ -170,6 +172,7 @@ DISKWRITES_READINGS ?= 120
 bench: node-deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./bench/diskwrites -readings $(DISKWRITES_READINGS)
+	$(GO) run ./bench/linkfill
 
 ## Housekeeping ----------------------------------------------------------------
 

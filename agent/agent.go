@@ -133,8 +133,12 @@ func New(opts Options) (*Agent, error) {
 		a.client.Close()
 		return nil, fmt.Errorf("agent: outbox %s: %w", cfg.Outbox.Path, err)
 	}
+	window := cfg.Outbox.Window
+	if window == config.WindowAuto {
+		window = outbox.WindowAuto
+	}
 	a.drainer, err = outbox.NewDrainer(a.st, a.sock, &outbox.Options{
-		DeviceID: cfg.Device.ID, Event: cfg.Telemetry.Event, Window: cfg.Outbox.Window, DrainRate: cfg.Outbox.DrainRate,
+		DeviceID: cfg.Device.ID, Event: cfg.Telemetry.Event, Window: window, DrainRate: cfg.Outbox.DrainRate,
 		AckTimeout: cfg.Server.AckTimeout, Logger: a.log.With("part", "outbox"),
 		Prepare: a.codec.Prepare(a.clock),
 	})
@@ -172,7 +176,7 @@ func storeOptions(cfg *config.Config, log *slog.Logger) *store.Options {
 // connecting).
 func (a *Agent) dial() error {
 	s := a.cfg.Server
-	eng := engineio.Options{Transports: s.Transports, HandshakeTimeout: s.ConnectTimeout, Header: http.Header{}}
+	eng := engineio.Options{Transports: s.Transports, HandshakeTimeout: s.ConnectTimeout, Header: http.Header{}, Compression: s.Compression}
 	for k, v := range s.Headers {
 		eng.Header.Set(k, v)
 	}
@@ -197,7 +201,7 @@ func (a *Agent) dial() error {
 		Rejoin: true,
 		OnConnect: func(recovered bool) {
 			a.conn.connected(recovered, a.sock.ID(), client.Transport())
-			a.log.Info("connected", "server", redactURL(s.URL), "namespace", s.Namespace, "recovered", recovered, "transport", client.Transport())
+			a.log.Info("connected", "server", redactURL(s.URL), "namespace", s.Namespace, "recovered", recovered, "transport", client.Transport(), "compressed", client.Compressed())
 			a.drainer.Wake()
 		},
 		OnDisconnect: func(reason error) {

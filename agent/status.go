@@ -76,12 +76,15 @@ type Status struct {
 
 // ConnStatus describes the server connection.
 type ConnStatus struct {
-	Server     string    `json:"server"`
-	Namespace  string    `json:"namespace"`
-	Connected  bool      `json:"connected"`
-	Recovered  bool      `json:"recovered"`
-	SocketID   string    `json:"socketId,omitempty"`
-	Transport  string    `json:"transport,omitempty"`
+	Server    string `json:"server"`
+	Namespace string `json:"namespace"`
+	Connected bool   `json:"connected"`
+	Recovered bool   `json:"recovered"`
+	SocketID  string `json:"socketId,omitempty"`
+	Transport string `json:"transport,omitempty"`
+	// Compressed is true while the WebSocket compresses (server.compression
+	// offered and the server accepted).
+	Compressed bool      `json:"compressed,omitempty"`
 	Since      time.Time `json:"since"`
 	LastReason string    `json:"lastReason,omitempty"`
 	Refusal    string    `json:"refusal,omitempty"`
@@ -102,12 +105,17 @@ type OutboxStatus struct {
 	FileSize     int64             `json:"fileSize"`
 	Recovered    bool              `json:"recoveredFromCorruption"`
 	InFlight     int               `json:"inFlight"`
-	Sent         uint64            `json:"sent"`
-	Acked        uint64            `json:"acked"`
-	Duplicates   uint64            `json:"duplicates"`
-	Rejected     uint64            `json:"rejected"`
-	Timeouts     uint64            `json:"timeouts"`
-	LastError    string            `json:"lastError,omitempty"`
+	// Window is the most batches the drainer may have in flight now (the
+	// auto window, or the fixed one); RTTSec the round trip of the latest
+	// acks, 0 with a fixed window or before the first ack.
+	Window     int     `json:"window"`
+	RTTSec     float64 `json:"rttSeconds,omitempty"`
+	Sent       uint64  `json:"sent"`
+	Acked      uint64  `json:"acked"`
+	Duplicates uint64  `json:"duplicates"`
+	Rejected   uint64  `json:"rejected"`
+	Timeouts   uint64  `json:"timeouts"`
+	LastError  string  `json:"lastError,omitempty"`
 	// HeldRecord is the record holding delivery back because it is larger
 	// than the server accepts in this session (seq, size, limit); nil when
 	// none is.
@@ -190,7 +198,7 @@ func (a *Agent) Status() Status {
 	s.Conn = ConnStatus{Server: redactURL(a.cfg.Server.URL), Namespace: a.cfg.Server.Namespace, Connected: c.up, Recovered: c.recovered, SocketID: c.socketID, Transport: c.transport, Since: c.since, LastReason: c.lastReason, Refusal: c.refusal, Connects: c.connects, Recoveries: c.recoveries}
 	a.conn.mu.Unlock()
 	if s.Conn.Connected {
-		s.Conn.Transport = a.client.Transport()
+		s.Conn.Transport, s.Conn.Compressed = a.client.Transport(), a.client.Compressed()
 	} else {
 		s.Conn.SocketID, s.Conn.Transport = "", ""
 	}
@@ -198,7 +206,8 @@ func (a *Agent) Status() Status {
 	ds := a.drainer.Stats()
 	s.Outbox = OutboxStatus{Path: a.cfg.Outbox.Path, Depth: st.Count, Bytes: st.Bytes, OldestAgeSec: st.OldestAge.Seconds(), NextSeq: st.NextSeq,
 		Drops: dropsMap(st), DeadLetters: st.DeadLetters, Quarantined: st.Quarantined, FileSize: st.FileSize, Recovered: st.Recovered,
-		InFlight: ds.InFlight, Sent: ds.Sent, Acked: ds.Acked, Duplicates: ds.Duplicates, Rejected: ds.Rejected, Timeouts: ds.Timeouts}
+		InFlight: ds.InFlight, Window: ds.Window, RTTSec: ds.RTT.Seconds(),
+		Sent: ds.Sent, Acked: ds.Acked, Duplicates: ds.Duplicates, Rejected: ds.Rejected, Timeouts: ds.Timeouts}
 	if ds.LastError != nil {
 		s.Outbox.LastError = ds.LastError.Error()
 	}

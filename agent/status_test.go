@@ -44,6 +44,25 @@ func TestStatusListsDeadLetters(t *testing.T) {
 	}
 }
 
+// Status shows the outbox's window: auto (AutoWindowInitial before any
+// ack) by default, or the fixed number of outbox.window.
+func TestStatusShowsTheWindow(t *testing.T) {
+	for _, c := range []struct {
+		outbox string
+		want   int
+	}{{"", outbox.AutoWindowInitial}, {"window = \"auto\"\n", outbox.AutoWindowInitial}, {"window = 8\n", 8}} {
+		toml := strings.Replace(builtinsTOML, "[outbox]\n", "[outbox]\n"+c.outbox, 1)
+		a, err := New(Options{Config: testConfig(t, toml), Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.Status().Outbox.Window; got != c.want {
+			t.Errorf("[outbox] %q: status window %d, want %d", c.outbox, got, c.want)
+		}
+		stopTestAgent(t, a)
+	}
+}
+
 // A status socket left by a dead process is replaced; one that another
 // live agent serves is not taken over.
 func TestStatusSocketTakeover(t *testing.T) {

@@ -60,6 +60,10 @@ const (
 	// MinTimeout is the shortest ack, connect and command timeout
 	// accepted: below it every ack or command would time out.
 	MinTimeout = 100 * time.Millisecond
+	// DefaultCompression offers WebSocket compression: it is used only
+	// when the server accepts it (Socket.IO servers leave it off unless
+	// configured), and then halves the bytes of telemetry (docs/OUTBOX.md).
+	DefaultCompression = true
 )
 
 // Defaults and limits of the [outbox] section.
@@ -87,9 +91,14 @@ const (
 	OverflowDropOldest = "drop-oldest"
 	// OverflowReject refuses new records when the outbox is full.
 	OverflowReject = "reject"
-	// DefaultWindow is the default number of records in flight.
-	DefaultWindow = 32
-	// MaxWindow is the largest accepted window.
+	// WindowAuto is window = "auto", the default: the outbox sizes the
+	// window to the link (outbox.WindowAuto, docs/OUTBOX.md).
+	WindowAuto = 0
+	// DefaultWindow is the default window: auto.
+	DefaultWindow = WindowAuto
+	// MaxWindow is the largest fixed window accepted (window = 1 to
+	// 256); auto has bounds of its own (outbox.AutoWindowMaxRecords and
+	// AutoWindowMaxBytes).
 	MaxWindow = 256
 	// MinDrainRate is the smallest accepted drain_rate (1 KiB/s): below
 	// it one batch of the default size takes minutes.
@@ -205,6 +214,9 @@ type Server struct {
 	KeyFile string
 	// Headers are optional extra HTTP headers sent on every request.
 	Headers map[string]string
+	// Compression offers WebSocket permessage-deflate to the server
+	// (engineio.Options.Compression); default DefaultCompression (true).
+	Compression bool
 }
 
 // Outbox is the [outbox] section.
@@ -220,7 +232,8 @@ type Outbox struct {
 	MaxAge time.Duration
 	// Overflow is "drop-oldest" (default) or "reject".
 	Overflow string
-	// Window is the number of records in flight; default 32, 1 to 256.
+	// Window is the number of records in flight: WindowAuto (window =
+	// "auto", the default) or a fixed 1 to 256.
 	Window int
 	// DrainRate bounds the telemetry bytes sent per second (drain_rate,
 	// like "16KiB/s"); 0 (the default) for no bound.

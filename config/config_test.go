@@ -87,6 +87,7 @@ func TestDefaults(t *testing.T) {
 			ConnectTimeout:    20 * time.Second,
 			ReconnectDelay:    time.Second,
 			ReconnectDelayMax: 30 * time.Second,
+			Compression:       true,
 		},
 		Outbox: config.Outbox{
 			Path:       "/var/lib/sioagent/outbox.db",
@@ -94,7 +95,7 @@ func TestDefaults(t *testing.T) {
 			MaxRecords: 0,
 			MaxAge:     0,
 			Overflow:   "drop-oldest",
-			Window:     32,
+			Window:     config.WindowAuto,
 		},
 		Telemetry: config.Telemetry{BatchMaxRecords: 50, BatchMaxDelay: time.Second, BatchMaxBytes: 256 << 10},
 		Commands:  config.Commands{Timeout: 10 * time.Second, RememberIDs: 1024},
@@ -147,6 +148,7 @@ reconnect_delay_max = "2s"
 ca_file = "ca.pem"
 cert_file = "c.pem"
 key_file = "c.key"
+compression = false
 [server.headers]
 Authorization = "Bearer x"
 X-Site = "north"
@@ -180,7 +182,7 @@ interval = "15s"
 	if s.Namespace != "/devices" || !reflect.DeepEqual(s.Transports, []string{"polling", "websocket"}) ||
 		s.AckTimeout != 1500*time.Millisecond || s.ConnectTimeout != time.Minute ||
 		s.ReconnectDelay != 2*time.Second || s.ReconnectDelayMax != 2*time.Second ||
-		s.CAFile != "ca.pem" || s.CertFile != "c.pem" || s.KeyFile != "c.key" ||
+		s.CAFile != "ca.pem" || s.CertFile != "c.pem" || s.KeyFile != "c.key" || s.Compression ||
 		!reflect.DeepEqual(s.Headers, map[string]string{"Authorization": "Bearer x", "X-Site": "north"}) {
 		t.Errorf("server: %+v", s)
 	}
@@ -212,6 +214,28 @@ func TestReconnectDefaultsFollowEachOther(t *testing.T) {
 	c = mustParse(t, minimal+"reconnect_delay_max = \"500ms\"\n", nil)
 	if c.Server.ReconnectDelay != 500*time.Millisecond || c.Server.ReconnectDelayMax != 500*time.Millisecond {
 		t.Errorf("delay %v max %v, want 500ms 500ms", c.Server.ReconnectDelay, c.Server.ReconnectDelayMax)
+	}
+}
+
+// window is "auto" (the default, also when written out) or a fixed number.
+func TestWindow(t *testing.T) {
+	for doc, want := range map[string]int{
+		"":                      config.WindowAuto,
+		"window = \"auto\"\n":   config.WindowAuto,
+		"window = 1\n":          1,
+		"window = 32\n":         32,
+		"window = 256\n":        256,
+		"window = \" auto \"\n": -1, // no spaces, as for every enumerated value
+	} {
+		c, err := parse("test.toml", []byte(minimal+"[outbox]\n"+doc), nil)
+		switch {
+		case want < 0 && err == nil:
+			t.Errorf("%q: parsed as window %d, want an error", doc, c.Outbox.Window)
+		case want >= 0 && err != nil:
+			t.Errorf("%q: %v", doc, err)
+		case want >= 0 && c.Outbox.Window != want:
+			t.Errorf("%q: window %d, want %d", doc, c.Outbox.Window, want)
+		}
 	}
 }
 

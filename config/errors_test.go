@@ -78,8 +78,12 @@ func TestErrors(t *testing.T) {
 		{"max_records string", srv + "[outbox]\nmax_records = \"10\"\n", "outbox.max_records", []string{"must be an integer"}},
 		{"max_age negative", srv + "[outbox]\nmax_age = \"-1h\"\n", "outbox.max_age", []string{"negative", `must be "0s" (no age limit) or more`}},
 		{"overflow", srv + "[outbox]\noverflow = \"drop-newest\"\n", "outbox.overflow", []string{`"drop-newest" is not allowed`, `"drop-oldest" or "reject"`}},
-		{"window zero", srv + "[outbox]\nwindow = 0\n", "outbox.window", []string{"0 is out of range", "1 to 256"}},
+		{"compression string", srv + "compression = \"yes\"\n", "server.compression", []string{"must be true or false", `string "yes"`}},
+		{"window zero", srv + "[outbox]\nwindow = 0\n", "outbox.window", []string{"0 is out of range", `"auto" or from 1 to 256`}},
 		{"window big", srv + "[outbox]\nwindow = 257\n", "outbox.window", []string{"257 is out of range"}},
+		{"window word", srv + "[outbox]\nwindow = \"adaptive\"\n", "outbox.window", []string{`"adaptive" is not allowed`, `"auto" or an integer from 1 to 256`}},
+		{"window case", srv + "[outbox]\nwindow = \"Auto\"\n", "outbox.window", []string{`"Auto" is not allowed`}},
+		{"window float", srv + "[outbox]\nwindow = 32.5\n", "outbox.window", []string{`must be "auto" or an integer`, "float"}},
 		// telemetry
 		{"event empty", srv + "[telemetry]\nevent = \"\"\n", "telemetry.event", []string{"must not be empty"}},
 		{"event reserved", srv + "[telemetry]\nevent = \"connect\"\n", "telemetry.event", []string{"reserved"}},

@@ -19,7 +19,7 @@ var sectionNames = []string{"device", "server", "outbox", "telemetry", "commands
 // Keys of each section, in documentation order.
 var (
 	deviceKeys    = []string{"id"}
-	serverKeys    = []string{"url", "namespace", "token_file", "transports", "ack_timeout", "connect_timeout", "reconnect_delay", "reconnect_delay_max", "ca_file", "cert_file", "key_file", "headers"}
+	serverKeys    = []string{"url", "namespace", "token_file", "transports", "ack_timeout", "connect_timeout", "reconnect_delay", "reconnect_delay_max", "ca_file", "cert_file", "key_file", "headers", "compression"}
 	outboxKeys    = []string{"path", "max_bytes", "max_records", "max_age", "overflow", "window", "drain_rate"}
 	telemetryKeys = []string{"event", "batch_max_records", "batch_max_delay", "batch_max_bytes"}
 	commandsKeys  = []string{"timeout", "remember_ids"}
@@ -143,6 +143,7 @@ func setDefaults(c *Config) {
 		ConnectTimeout:    DefaultConnectTimeout,
 		ReconnectDelay:    DefaultReconnectDelay,
 		ReconnectDelayMax: DefaultReconnectDelayMax,
+		Compression:       DefaultCompression,
 	}
 	c.Outbox = Outbox{MaxBytes: DefaultMaxBytes, Overflow: OverflowDropOldest, Window: DefaultWindow}
 	c.Telemetry = Telemetry{BatchMaxRecords: DefaultBatchMaxRecords, BatchMaxDelay: DefaultBatchMaxDelay, BatchMaxBytes: DefaultBatchMaxBytes}
@@ -288,6 +289,8 @@ func (p *parser) serverKey(s *Server, k, key string, v any) *Error {
 		s.KeyFile, err = p.nonEmpty(key, v)
 	case "headers":
 		s.Headers, err = p.headers(key, v)
+	case "compression":
+		s.Compression, err = p.boolean(key, v)
 	}
 	return err
 }
@@ -478,12 +481,29 @@ func (p *parser) outboxKey(o *Outbox, k, key string, v any) *Error {
 	case "overflow":
 		o.Overflow, err = p.oneOf(key, v, overflowValues...)
 	case "window":
-		n, err = p.integer(key, v, 1, MaxWindow)
-		o.Window = int(n)
+		o.Window, err = p.window(key, v)
 	case "drain_rate":
 		o.DrainRate, err = p.rate(key, v, MinDrainRate, MaxDrainRate)
 	}
 	return err
+}
+
+// window decodes outbox.window: "auto" or a fixed 1 to MaxWindow.
+func (p *parser) window(key string, v any) (int, *Error) {
+	if s, ok := v.(string); ok {
+		if s != "auto" {
+			return 0, p.errf(key, "%q is not allowed; must be \"auto\" or an integer from 1 to %d", s, MaxWindow)
+		}
+		return WindowAuto, nil
+	}
+	n, ok := v.(int64)
+	if !ok {
+		return 0, p.errf(key, "must be \"auto\" or an integer from 1 to %d, got %s", MaxWindow, Describe(v))
+	}
+	if n < 1 || n > MaxWindow {
+		return 0, p.errf(key, "%d is out of range; must be \"auto\" or from 1 to %d", n, MaxWindow)
+	}
+	return int(n), nil
 }
 
 // telemetryKey parses one key of [telemetry].

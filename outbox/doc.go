@@ -39,6 +39,11 @@
 // A Drainer sends the oldest records first with up to Options.Window of
 // them in flight (a window of W records costs one round trip, not W),
 // using Socket.EmitWithAckAsync so that the events leave in seq order.
+// By default (WindowAuto) it sizes the window itself: from
+// AutoWindowInitial records at each connection, grown while the acks'
+// round trip stays near the least seen and shrunk when it inflates or an
+// ack times out, within AutoWindowMaxRecords records and
+// AutoWindowMaxBytes of payload (docs/OUTBOX.md, "The window").
 // It deletes a record only after an ack that said ok, and in seq order:
 // a record acked after an older one whose ack was lost or refused is kept
 // until that older one is acked too (or dead-lettered, or dropped by a
@@ -77,7 +82,7 @@
 //	err = d.Run(ctx)
 //
 // Options.DeviceID must match what the server expects; the other options
-// have defaults (DefaultWindow, DefaultAckTimeout, DefaultMaxAttempts,
+// have defaults (WindowAuto, DefaultAckTimeout, DefaultMaxAttempts,
 // DefaultRetryDelay, DefaultRetryDelayMax). Stats reports what the drainer
 // did: records in flight, sent, resent, acked, duplicates, rejected,
 // timeouts, disconnections, dead letters and the last error.

@@ -16,10 +16,8 @@ import (
 // telemetryEvent is the type of the wire contract's telemetry event.
 type telemetryEvent = socketio.TypedEvent[socketio.Pair[wire.TelemetryHeader, []byte], wire.TelemetryAck]
 
-// Defaults for Options.
+// Defaults for Options (the window's are in window.go: WindowAuto).
 const (
-	// DefaultWindow is how many records may wait for their acks at once.
-	DefaultWindow = 32
 	// DefaultAckTimeout bounds the wait for each ack.
 	DefaultAckTimeout = 10 * time.Second
 	// DefaultMaxAttempts is how many permanent rejections a record gets
@@ -45,8 +43,11 @@ type Options struct {
 	DeviceID string
 	// Event is the event name; wire.DefaultTelemetryEvent when empty.
 	Event string
-	// Window is the most records in flight (sent, ack not yet received);
-	// DefaultWindow when zero. 1 is stop-and-wait.
+	// Window is the most records in flight (sent, ack not yet received):
+	// WindowAuto (zero, the default) adapts it to the link, from
+	// AutoWindowInitial records, within AutoWindowMin to
+	// AutoWindowMaxRecords records and AutoWindowMaxBytes; a positive
+	// number fixes it (1 is stop-and-wait).
 	Window int
 	// AckTimeout bounds the wait for each ack; DefaultAckTimeout when
 	// zero. SocketOptions.AckTimeout, if shorter, applies too.
@@ -84,8 +85,18 @@ type Options struct {
 
 // Stats is a snapshot of a Drainer's counters, since NewDrainer.
 type Stats struct {
-	// InFlight is the number of records sent whose ack has not arrived.
-	InFlight int
+	// InFlight is the number of records sent whose ack has not arrived;
+	// InFlightBytes their payload bytes.
+	InFlight      int
+	InFlightBytes int64
+	// Window is the most records the drainer may have in flight now:
+	// Options.Window when fixed, the current auto window otherwise.
+	Window int
+	// RTT is the round trip of the latest acks (the least of the last
+	// few), MinRTT the least of the last 30 s, from which the auto window
+	// tells a queue; both are zero with a fixed window or before the
+	// first ack of a session.
+	RTT, MinRTT time.Duration
 	// Sent counts telemetry events emitted, resends included.
 	Sent uint64
 	// Resends counts events of records this drainer had sent before.
@@ -176,9 +187,6 @@ func NewDrainer(st *store.Store, sock Sender, opts *Options) (*Drainer, error) {
 	if o.Window < 0 || o.AckTimeout < 0 || o.MaxAttempts < 0 || o.RetryDelay < 0 || o.RetryDelayMax < 0 || o.DrainRate < 0 {
 		return nil, errors.New("outbox: negative Window, AckTimeout, MaxAttempts, retry delay or DrainRate")
 	}
-	if o.Window == 0 {
-		o.Window = DefaultWindow
-	}
 	if o.AckTimeout == 0 {
 		o.AckTimeout = DefaultAckTimeout
 	}
@@ -196,7 +204,7 @@ func NewDrainer(st *store.Store, sock Sender, opts *Options) (*Drainer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Drainer{
+	d := &Drainer{
 		st:       st,
 		sock:     sock,
 		opts:     o,
@@ -206,7 +214,12 @@ func NewDrainer(st *store.Store, sock Sender, opts *Options) (*Drainer, error) {
 		wake:     make(chan struct{}, 1),
 		removed:  make(chan struct{}),
 		attempts: make(map[uint64]int),
-	}, nil
+	}
+	d.stats.Window = o.Window
+	if o.Window == WindowAuto {
+		d.stats.Window = AutoWindowInitial
+	}
+	return d, nil
 }
 
 // Wake tells the drainer that something changed outside the store,

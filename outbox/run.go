@@ -18,11 +18,23 @@ import (
 // waits. It is a pause after a failure, not a polling period.
 const notQueuedPause = 100 * time.Millisecond
 
+// maxPeek bounds the records read from the store at once to fill the
+// window, whose records may be many and large.
+const maxPeek = 64
+
 // flight is a record sent and waiting for its ack.
 type flight struct {
 	seq    uint64
 	pa     *socketio.PendingAck
 	cancel context.CancelFunc
+	// n numbers the sends of one Run (resends included); bytes is the
+	// payload's size; sent is when the emit began; inflight is the
+	// records in flight with it, itself included (how much of the window
+	// was used).
+	n        uint64
+	bytes    int
+	sent     time.Time
+	inflight int
 }
 
 // drain is the state of one Run.
@@ -32,14 +44,20 @@ type drain struct {
 	round    context.Context    // parent of the in-flight emits
 	abandon  context.CancelFunc // cancels round
 	inflight []flight           // oldest first; seqs increase
-	cursor   uint64             // the highest seq sent in this round
-	held     bool               // a failure stopped sending: see Run
-	until    time.Time          // held: not before this time
-	retry    backoff.Backoff    // the retry delays; reset by an ack that said ok
-	fatal    error              // Run must return it
-	rm       *remover
-	order    ackOrder
-	heldSID  string // the socket id of the session that refused Stats.Held
+	inBytes  int                // the payload bytes of inflight
+	// bytesFull: the next record did not fit AutoWindowMaxBytes; no
+	// room until a flight ends.
+	bytesFull bool
+	sends     uint64          // sends so far: the next flight.n
+	auto      *autoWindow     // Options.Window = WindowAuto; nil when fixed
+	cursor    uint64          // the highest seq sent in this round
+	held      bool            // a failure stopped sending: see Run
+	until     time.Time       // held: not before this time
+	retry     backoff.Backoff // the retry delays; reset by an ack that said ok
+	fatal     error           // Run must return it
+	rm        *remover
+	order     ackOrder
+	heldSID   string // the socket id of the session that refused Stats.Held
 }
 
 // Run drains the store until ctx ends, and then returns ctx.Err(). It
@@ -72,6 +90,9 @@ func (d *Drainer) Run(ctx context.Context) error {
 	}
 	defer d.running.Store(false)
 	r := &drain{d: d, ctx: ctx, retry: newRetryBackoff(&d.opts), rm: newRemover(d)}
+	if d.opts.Window == WindowAuto {
+		r.auto = newAutoWindow(d.opts.AckTimeout)
+	}
 	r.order.acked = make(map[uint64]bool)
 	r.round, r.abandon = context.WithCancel(ctx)
 	go r.rm.run()
@@ -96,7 +117,7 @@ func (d *Drainer) Run(ctx context.Context) error {
 			r.resume()
 		}
 		storeWake := d.st.Wait() // before PeekAfter: no append is missed
-		if !r.held && len(r.inflight) < d.opts.Window {
+		if !r.held && r.room() {
 			r.fill()
 			if r.fatal != nil {
 				return r.fatal
@@ -107,7 +128,7 @@ func (d *Drainer) Run(ctx context.Context) error {
 		if len(r.inflight) > 0 {
 			headDone = r.inflight[0].pa.Done()
 		}
-		if r.held || len(r.inflight) >= d.opts.Window {
+		if r.held || !r.room() {
 			storeWake = nil
 		}
 		var timerC <-chan time.Time
@@ -165,12 +186,20 @@ func (r *drain) settle(wait bool) {
 			break
 		}
 		r.inflight = r.inflight[1:]
+		r.inBytes -= f.bytes
+		r.bytesFull = false
 		args, err := f.pa.Result()
 		f.cancel()
 		if err != nil {
+			if r.auto != nil && errors.Is(err, socketio.ErrAckTimeout) {
+				r.auto.timedOut(f, r.sends)
+			}
 			r.addFailed(f.seq)
 			r.lost(f.seq, err)
 			continue
+		}
+		if r.auto != nil {
+			r.auto.acked(f, f.pa.At(), r.sends)
 		}
 		ack, err := r.d.event.DecodeAck(args)
 		if err == nil && !ack.OK {
@@ -194,7 +223,7 @@ func (r *drain) settle(wait bool) {
 	}
 	r.release()
 	r.d.count(func(s *Stats) {
-		s.InFlight = len(r.inflight)
+		r.window(s)
 		s.Duplicates += uint64(dups)
 	})
 }
@@ -249,5 +278,5 @@ func (r *drain) shutdown() {
 	r.held = true
 	r.settle(true)
 	r.rm.close()
-	r.d.count(func(s *Stats) { s.InFlight = 0 })
+	r.d.count(func(s *Stats) { s.InFlight, s.InFlightBytes = 0, 0 })
 }

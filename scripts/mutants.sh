@@ -126,6 +126,13 @@ mutant state-changed-not-closed ./protocol/socketio/ '^TestStateFollowsALostLink
 # The drainer ignores Options.DrainRate (it takes no tokens).
 mutant drain-rate-ignored ./outbox/ '^TestDrainRateBoundsTheBacklog$' outbox/send.go \
   's/r\.d\.rate\.wait\(r\.round, len\(b\.Payload\)\)/r.d.rate.wait(r.round, 0)/'
+# The auto window ignores its byte bound (AutoWindowMaxBytes): a server
+# that never acks gets as many large records as the record window holds.
+mutant window-bytes-ignored ./outbox/ '^TestAutoWindowBoundedWhenTheServerNeverAcks$' outbox/send.go \
+  's/len\(r\.inflight\) == 0 \|\| r\.inBytes\+n <= AutoWindowMaxBytes/true/'
+# The auto window's record bound (AutoWindowMaxRecords) is gone.
+mutant window-records-ignored ./outbox/ '^TestAutoWindowBounds$' outbox/window.go \
+  's/limit := AutoWindowMaxRecords\n/limit := 1 << 30\n/'
 # Shutdown's flush does not wake at a change of the socket's state.
 mutant flush-no-state-wake ./agent/ '^TestFlushNoticesADisconnection$' agent/run.go \
   's/(\n\t\tcase <-st\.Changed:\n\t\t\tcontinue)//'

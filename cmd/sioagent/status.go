@@ -97,6 +97,9 @@ func printStatus(w io.Writer, s agent.Status) {
 	fmt.Fprintf(w, "server:  %s namespace %s: %s", s.Conn.Server, s.Conn.Namespace, conn)
 	if s.Conn.Transport != "" && s.Conn.Connected {
 		fmt.Fprintf(w, " over %s", s.Conn.Transport)
+		if s.Conn.Compressed {
+			fmt.Fprint(w, " (compressed)")
+		}
 	}
 	fmt.Fprintf(w, " since %s; %d connects, %d recovered\n", s.Conn.Since.Format(time.RFC3339), s.Conn.Connects, s.Conn.Recoveries)
 	if !s.Conn.Connected && s.Conn.LastReason != "" {
@@ -107,6 +110,7 @@ func printStatus(w io.Writer, s agent.Status) {
 	}
 	o := s.Outbox
 	fmt.Fprintf(w, "outbox:  %d queued (%d bytes, oldest %s), %d in flight, %d acked, %d duplicates, %d dead letters\n", o.Depth, o.Bytes, (time.Duration(o.OldestAgeSec) * time.Second).String(), o.InFlight, o.Acked, o.Duplicates, o.DeadLetters)
+	fmt.Fprintf(w, "         window: %d in flight at most%s\n", o.Window, rttNote(o.RTTSec))
 	fmt.Fprintf(w, "         drops: %d by size, %d by count, %d by age; %d readings lost before storage\n", o.Drops["maxBytes"], o.Drops["maxRecords"], o.Drops["maxAge"], s.Batches.Lost)
 	if s.Batches.Held > 0 {
 		fmt.Fprintf(w, "         %d readings held in memory: the outbox refuses them for now (retried)\n", s.Batches.Held)
@@ -156,4 +160,12 @@ func clockLine(synced bool, source, trust string) string {
 		return fmt.Sprintf("NOT synchronised ([clock] trust = %q: neither systemd-timesyncd nor the kernel says so; readings are re-timed once it is, "+
 			"or sent relative to their arrival; set trust = \"system\" on a board with a real-time clock or a time daemon the agent cannot see)", trust)
 	}
+}
+
+// rttNote is the round trip the window was sized by, if one was measured.
+func rttNote(sec float64) string {
+	if sec <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (acks' round trip %s)", time.Duration(sec*float64(time.Second)).Round(time.Millisecond))
 }

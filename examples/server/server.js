@@ -35,6 +35,8 @@
 //   CONNECT_TIMEOUT  time allowed for the Socket.IO CONNECT (default 45000)
 //   RECOVERY=1       enable connection state recovery
 //                    ({maxDisconnectionDuration: 120000, skipMiddlewares: true})
+//   PER_MESSAGE_DEFLATE=1  offer WebSocket permessage-deflate (Socket.IO's
+//                    perMessageDeflate: true; off by default, as in Socket.IO)
 //   DEMO=1           emit `tick` every second and log every received event
 //   EXIT_ON_EOF=1    exit when stdin is closed (set by the Go test helper so
 //                    that a test binary that dies never leaves a server behind)
@@ -82,6 +84,7 @@ const config = {
   maxPayload: envInt("MAX_PAYLOAD", 1e6, { min: 1 }),
   connectTimeout: envInt("CONNECT_TIMEOUT", 45000, { min: 1 }),
   recovery: envBool("RECOVERY"),
+  perMessageDeflate: envBool("PER_MESSAGE_DEFLATE"),
   demo: envBool("DEMO"),
   exitOnEOF: envBool("EXIT_ON_EOF"),
 };
@@ -278,10 +281,21 @@ const io = new Server(httpServer, {
   pingTimeout: config.pingTimeout,
   maxHttpBufferSize: config.maxPayload,
   connectTimeout: config.connectTimeout,
+  perMessageDeflate: config.perMessageDeflate,
   connectionStateRecovery: config.recovery
     ? { maxDisconnectionDuration: 120000, skipMiddlewares: true }
     : undefined,
 });
+
+// wsOffers maps an Engine.IO session upgraded to WebSocket to the
+// extensions its upgrade request offered (for `ws-extensions`); an entry
+// lives as long as its session.
+const wsOffers = new Map();
+httpServer.on("upgrade", (req) => {
+  const sid = new URL(req.url, "http://x").searchParams.get("sid");
+  if (sid) wsOffers.set(sid, req.headers["sec-websocket-extensions"] || "");
+});
+io.engine.on("connection", (conn) => conn.on("close", () => wsOffers.delete(conn.id)));
 
 // logLifecycle logs connections, disconnections and (in DEMO mode) every
 // received event of a socket in any namespace, and tracks the socket as its
@@ -498,6 +512,22 @@ io.on("connection", (socket) => {
     if (typeof cb === "function") cb({ ...socket.data.raw });
   });
 
+  // ws-extensions (cb) -> cb({transport, offered, accepted}): the
+  // connection's transport, the WebSocket extensions the client offered
+  // (its Sec-WebSocket-Extensions header) and the ones this connection
+  // uses ("permessage-deflate" when compression was negotiated); both ""
+  // on long-polling.
+  socket.on("ws-extensions", (cb) => {
+    if (typeof cb !== "function") return;
+    const transport = socket.conn.transport;
+    const ws = transport.name === "websocket" ? transport.socket : null;
+    // A session upgraded from polling opened with another request.
+    const offered = wsOffers.has(socket.conn.id)
+      ? wsOffers.get(socket.conn.id)
+      : socket.conn.request.headers["sec-websocket-extensions"];
+    cb({ transport: transport.name, offered: (ws && offered) || "", accepted: (ws && ws.extensions) || "" });
+  });
+
   // send-raw (text) -> writes text as a raw Engine.IO message, bypassing
   // the Socket.IO encoder: lets tests send malformed packets to the client.
   socket.on("send-raw", (text) => socket.conn.write(String(text)));
@@ -706,6 +736,6 @@ httpServer.listen(config.port, config.host, () => {
     `socket.io listening on ${hostForURL}:${port}`,
     `pingInterval=${config.pingInterval} pingTimeout=${config.pingTimeout}`,
     `maxPayload=${config.maxPayload} connectTimeout=${config.connectTimeout}`,
-    `recovery=${config.recovery} demo=${config.demo}`
+    `recovery=${config.recovery} perMessageDeflate=${config.perMessageDeflate} demo=${config.demo}`
   );
 });

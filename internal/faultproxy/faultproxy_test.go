@@ -423,6 +423,25 @@ func TestCounts(t *testing.T) {
 	}
 }
 
+// Forwarded counts every byte delivered, each way, over every
+// connection, with and without latency.
+func TestForwardedCountsBytes(t *testing.T) {
+	p := setup(t)
+	if up, down := p.Forwarded(); up != 0 || down != 0 {
+		t.Fatalf("fresh proxy: Forwarded() = %d, %d", up, down)
+	}
+	a, b := dial(t, p), dial(t, p)
+	echoBulk(t, a, randomBytes(t, 300<<10))
+	p.SetLatency(10 * time.Millisecond)
+	roundTrip(t, b, []byte("hello"))
+	const want = 300<<10 + 5
+	// The echo is counted up when the server has it, and down when the
+	// client does: both are in once the reads returned.
+	if up, down := p.Forwarded(); up != want || down != want {
+		t.Fatalf("Forwarded() = %d, %d; want %d each way", up, down, want)
+	}
+}
+
 func TestHalfClosePropagates(t *testing.T) {
 	p := setup(t)
 	c := dial(t, p)

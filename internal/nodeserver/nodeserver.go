@@ -64,7 +64,7 @@ const (
 // the server under test; use Options.Env to set them deliberately.
 var configKeys = []string{
 	"PORT", "HOST", "PING_INTERVAL", "PING_TIMEOUT", "MAX_PAYLOAD",
-	"CONNECT_TIMEOUT", "RECOVERY", "DEMO", "EXIT_ON_EOF",
+	"CONNECT_TIMEOUT", "RECOVERY", "PER_MESSAGE_DEFLATE", "DEMO", "EXIT_ON_EOF",
 }
 
 // Options configure one example server process. The zero value runs the
@@ -82,6 +82,10 @@ type Options struct {
 	// Recovery enables connection state recovery
 	// ({maxDisconnectionDuration: 120000, skipMiddlewares: true}).
 	Recovery bool
+	// PerMessageDeflate makes the server offer WebSocket permessage-deflate
+	// (Socket.IO's perMessageDeflate: true, which compresses the server's
+	// messages of 1024 bytes or more); Socket.IO leaves it off by default.
+	PerMessageDeflate bool
 	// Demo makes the server emit `tick` every second and log every event.
 	Demo bool
 	// Env holds extra "KEY=value" entries for the server process, applied
@@ -364,6 +368,9 @@ func (s *Server) env(port int) []string {
 	}
 	if s.opts.Recovery {
 		env = append(env, "RECOVERY=1")
+	}
+	if s.opts.PerMessageDeflate {
+		env = append(env, "PER_MESSAGE_DEFLATE=1")
 	}
 	if s.opts.Demo {
 		env = append(env, "DEMO=1")

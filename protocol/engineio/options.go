@@ -37,6 +37,11 @@ const (
 	closeFlushTimeout = time.Second
 	// maxErrorBody is how much of a refused request's body is kept.
 	maxErrorBody = 512
+	// CompressMinSize is the smallest message a session with
+	// Options.Compression compresses, the threshold of the Node ws
+	// server's permessage-deflate: below it, deflate saves a few bytes at
+	// best and costs a flate writer per message.
+	CompressMinSize = 1024
 )
 
 // Transport names, the values of Options.Transports and of
@@ -100,6 +105,18 @@ type Options struct {
 	// {"polling", "websocket"} is the reference client's default. A
 	// transport that failed to connect is not probed again.
 	Transports []string
+	// Compression offers WebSocket permessage-deflate (RFC 7692) when the
+	// session opens on or upgrades to a WebSocket. It is used only if the
+	// server accepts the offer (Socket.IO servers do when configured with
+	// perMessageDeflate, off by default), and then only without context
+	// takeover: each message is compressed on its own. The session then
+	// compresses its messages of CompressMinSize bytes or more, and the
+	// server may compress its own. Session.Compressed says whether it was
+	// negotiated. Each compressed message takes a flate writer (about
+	// 1 MB, from a pool the garbage collector empties) and the CPU to fill
+	// it; a message read compressed takes a flate reader (about 40 KB).
+	// Long-polling is never compressed by this option.
+	Compression bool
 	// NoUpgrade keeps a session on the transport it opened with (the
 	// reference client's upgrade: false).
 	NoUpgrade bool

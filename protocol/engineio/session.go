@@ -51,6 +51,7 @@ type Session struct {
 	up *handover
 
 	polling atomic.Bool // the current transport is long-polling
+	deflate atomic.Bool // the current transport compresses (Compressed)
 	closing atomic.Bool // Close was called: the session ends with ErrClosed
 
 	mu         sync.Mutex
@@ -126,6 +127,7 @@ func (s *Session) run(op opened, later []string) {
 	s.handshake = op.handshake
 	s.armHeartbeat()
 	s.polling.Store(op.t.name() == TransportPolling)
+	s.deflate.Store(deflates(op.t))
 	s.transports = []transport{op.t}
 	if s.shouldUpgrade(op.t, later) {
 		s.up = newHandover(op.t)
@@ -157,6 +159,16 @@ func (s *Session) Transport() string {
 		return TransportPolling
 	}
 	return TransportWebSocket
+}
+
+// Compressed reports whether the transport in use is a WebSocket with
+// permessage-deflate negotiated (see Options.Compression).
+func (s *Session) Compressed() bool { return s.deflate.Load() }
+
+// deflates reports whether t is a WebSocket that negotiated compression.
+func deflates(t transport) bool {
+	ws, ok := t.(*wsTransport)
+	return ok && ws.deflate
 }
 
 // heartbeatWindow is how long the link may stay silent: pingInterval +

@@ -121,6 +121,7 @@ func (s *Session) handOver(ws transport) bool {
 		}
 	}
 	h.next = ws
+	s.deflate.Store(deflates(ws))
 	s.polling.Store(false)
 	close(h.resumed)
 	s.untrack(h.from) // no request is in flight: release its connections

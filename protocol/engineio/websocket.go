@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +33,14 @@ type wsTransport struct {
 	conn         *websocket.Conn
 	writeTimeout time.Duration
 	wbuf         []byte // the writer's encoding buffer
+	// deflate is true when permessage-deflate was negotiated: messages of
+	// CompressMinSize bytes or more are then written compressed.
+	deflate bool
+	// limit is the largest message read (readLimit). The connection's
+	// own read limit counts the bytes of the frames, which a compressed
+	// message may exceed a thousandfold once inflated: readMessage
+	// bounds the inflated size too.
+	limit int64
 }
 
 // dialWebSocket opens a WebSocket to the endpoint, for a new session (sid
@@ -48,11 +57,12 @@ func (s *Session) dialWebSocket(ctx context.Context, sid string) (*wsTransport, 
 	var cut connCutter
 	defer cut.stop()
 	d := websocket.Dialer{
-		Proxy:            s.opts.Proxy,
-		TLSClientConfig:  s.opts.TLSConfig,
-		HandshakeTimeout: s.opts.HandshakeTimeout,
-		NetDialContext:   cut.wrap(ctx, s.opts.NetDialContext),
-		Jar:              s.jar,
+		Proxy:             s.opts.Proxy,
+		TLSClientConfig:   s.opts.TLSConfig,
+		HandshakeTimeout:  s.opts.HandshakeTimeout,
+		NetDialContext:    cut.wrap(ctx, s.opts.NetDialContext),
+		Jar:               s.jar,
+		EnableCompression: s.opts.Compression,
 	}
 	conn, resp, err := d.DialContext(ctx, u.String(), s.opts.Header)
 	if err != nil {
@@ -66,8 +76,28 @@ func (s *Session) dialWebSocket(ctx context.Context, sid string) (*wsTransport, 
 		return nil, &TransportError{Op: "dial", Err: ctx.Err()}
 	}
 	// The limit holds from the first frame on, the open packet included.
-	conn.SetReadLimit(readLimit(&s.opts))
-	return &wsTransport{conn: conn, writeTimeout: s.opts.WriteTimeout}, nil
+	limit := readLimit(&s.opts)
+	conn.SetReadLimit(limit)
+	return &wsTransport{conn: conn, writeTimeout: s.opts.WriteTimeout, deflate: negotiatedDeflate(resp), limit: limit}, nil
+}
+
+// negotiatedDeflate reports whether the server's upgrade response accepted
+// permessage-deflate. (The dialer refuses a response that accepts it with
+// other parameters than it offered, and never offers it unless
+// Options.Compression is set.)
+func negotiatedDeflate(resp *http.Response) bool {
+	if resp == nil {
+		return false
+	}
+	for _, v := range resp.Header.Values("Sec-WebSocket-Extensions") {
+		for ext := range strings.SplitSeq(v, ",") {
+			name, _, _ := strings.Cut(ext, ";")
+			if strings.EqualFold(strings.TrimSpace(name), "permessage-deflate") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // connCutter sets a past deadline on the connections a dial opened once
@@ -170,7 +200,7 @@ func (t *wsTransport) readFirst(ctx context.Context) (int, []byte, error) {
 	deadline, _ := ctx.Deadline()
 	t.conn.SetReadDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { t.conn.SetReadDeadline(time.Now()) })
-	typ, frame, err := t.conn.ReadMessage()
+	typ, frame, err := t.readMessage()
 	if !stop() || (err != nil && ctx.Err() != nil) {
 		// The context ended: a late deadline change may still be on its
 		// way, so the connection is not usable any more.
@@ -183,7 +213,7 @@ func (t *wsTransport) name() string { return TransportWebSocket }
 
 func (t *wsTransport) read(dst []Packet, deadline time.Time) ([]Packet, error) {
 	t.conn.SetReadDeadline(deadline)
-	typ, frame, err := t.conn.ReadMessage()
+	typ, frame, err := t.readMessage()
 	if err != nil {
 		return dst, wsReadError(err)
 	}
@@ -192,6 +222,20 @@ func (t *wsTransport) read(dst []Packet, deadline time.Time) ([]Packet, error) {
 		return dst, err
 	}
 	return append(dst, p), nil
+}
+
+// readMessage reads one message, at most t.limit bytes once inflated
+// (websocket.ErrReadLimit beyond).
+func (t *wsTransport) readMessage() (int, []byte, error) {
+	typ, r, err := t.conn.NextReader()
+	if err != nil {
+		return typ, nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(r, t.limit+1))
+	if err == nil && int64(len(data)) > t.limit {
+		err = websocket.ErrReadLimit
+	}
+	return typ, data, err
 }
 
 // decodeFrame decodes one WebSocket frame.
@@ -229,10 +273,19 @@ func (t *wsTransport) write(packets []Packet) (int, error) {
 func (t *wsTransport) writePacket(p Packet) error {
 	t.conn.SetWriteDeadline(time.Now().Add(t.writeTimeout))
 	if p.Binary {
+		t.compress(len(p.Data))
 		return t.conn.WriteMessage(websocket.BinaryMessage, p.Data)
 	}
 	t.wbuf = EncodeText(t.wbuf[:0], p)
+	t.compress(len(t.wbuf))
 	return t.conn.WriteMessage(websocket.TextMessage, t.wbuf)
+}
+
+// compress sets whether the next message, of n bytes, goes compressed.
+func (t *wsTransport) compress(n int) {
+	if t.deflate {
+		t.conn.EnableWriteCompression(n >= CompressMinSize)
+	}
 }
 
 // goodbye sends a normal close frame. (The reference client sends no close

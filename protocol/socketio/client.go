@@ -182,6 +182,15 @@ func (c *Client) Transport() string {
 	return c.sess.Transport()
 }
 
+// Compressed reports whether the current session's WebSocket negotiated
+// permessage-deflate (engineio.Options.Compression): false while
+// disconnected, on long-polling, or when the server did not accept it.
+func (c *Client) Compressed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sess != nil && c.sess.Compressed()
+}
+
 // notify wakes the manager because a socket wants to connect.
 func (c *Client) notify() {
 	select {

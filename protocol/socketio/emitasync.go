@@ -3,6 +3,7 @@ package socketio
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // PendingAck is an event sent by Socket.EmitWithAckAsync, waiting for its
@@ -11,12 +12,26 @@ type PendingAck struct {
 	done chan struct{}
 	args Args
 	err  error
+	at   time.Time // when the outcome became known; set before done closes
 }
 
 // Done returns a channel that is closed once the outcome is known: the ack
 // arrived, the wait ended (the context or SocketOptions.AckTimeout), or the
 // socket disconnected. Result then returns at once.
 func (a *PendingAck) Done() <-chan struct{} { return a.done }
+
+// At returns when the outcome became known: the ack's arrival, or the end
+// of the wait. It is the zero time until Done is closed. A pipelined
+// sender that looks at its pending acks only now and then measures round
+// trips with it (sent time to At), not with the time it looked.
+func (a *PendingAck) At() time.Time {
+	select {
+	case <-a.done:
+		return a.at
+	default:
+		return time.Time{}
+	}
+}
 
 // Result waits for Done and returns what EmitWithAck would have returned:
 // the ack's arguments, or an error matching ErrAckTimeout (and the
@@ -73,6 +88,7 @@ func (s *Socket) emitAsync(ctx context.Context, p *Packet) (*PendingAck, error) 
 			s.cancel(o)
 			a.err = fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err())
 		}
+		a.at = time.Now()
 		close(a.done)
 	}()
 	return a, nil
