@@ -100,6 +100,8 @@ func TestDefaults(t *testing.T) {
 		Commands:  config.Commands{Timeout: 10 * time.Second, RememberIDs: 1024},
 		Agent:     config.Agent{ShutdownTimeout: 10 * time.Second, RuntimeDir: "/run/sioagent", LogLevel: "info"},
 		Clock:     config.Clock{Trust: "auto"},
+		// Off until the operator opts in; then these tables, not [server].
+		RemoteConfig: config.RemoteConfig{Allow: []string{"sensors", "telemetry", "outbox"}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", got, want)
