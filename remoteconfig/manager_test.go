@@ -409,3 +409,43 @@ func TestStoredChangeNoLongerAllowed(t *testing.T) {
 		t.Errorf("%d records, status %+v", cfg.Telemetry.BatchMaxRecords, st)
 	}
 }
+
+// A change adds to the remote changes in effect; with replace it replaces
+// them, and an empty one goes back to the local file alone.
+func TestChangesAddUpUnlessReplace(t *testing.T) {
+	m := open(t, setup(t, "enabled = true"))
+	_, base := m.Effective()
+	confirmNext := func(r wire.ConfigApplyResult) {
+		t.Helper()
+		_, s := m.Session()
+		if _, err := s.Confirm(wire.ConfigConfirmArgs{Hash: r.Hash}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, s := m.Session()
+	confirmNext(apply(t, s, "[telemetry]\nbatch_max_records = 7\n", "1m"))
+	_, s = m.Session()
+	r := apply(t, s, "[telemetry]\nbatch_max_delay = \"3s\"\n[[sensors]]\nname = \"b\"\ndriver = \"sim\"\nsignal = \"sine\"\n", "1m")
+	confirmNext(r)
+	cfg, _ := m.Effective()
+	if cfg.Telemetry.BatchMaxRecords != 7 || cfg.Telemetry.BatchMaxDelay != 3*time.Second || len(cfg.Sensors) != 1 || cfg.Sensors[0].Name != "b" {
+		t.Errorf("after two changes: %+v, sensors %+v", cfg.Telemetry, cfg.Sensors)
+	}
+	_, s = m.Session()
+	r, err := s.Apply(wire.ConfigApplyArgs{TOML: ptr("[telemetry]\nbatch_max_delay = \"4s\"\n"), ConfirmWithin: "1m", Replace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirmNext(r)
+	if cfg, _ := m.Effective(); cfg.Telemetry.BatchMaxRecords != 50 || cfg.Telemetry.BatchMaxDelay != 4*time.Second || cfg.Sensors[0].Name != "a" {
+		t.Errorf("after a replacing change: %+v, sensors %+v", cfg.Telemetry, cfg.Sensors)
+	}
+	_, s = m.Session()
+	r, err = s.Apply(wire.ConfigApplyArgs{TOML: ptr(""), ConfirmWithin: "1m", Replace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Hash != base {
+		t.Errorf("an empty replacing change: hash %s, want the local file's %s", r.Hash, base)
+	}
+}

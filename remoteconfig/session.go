@@ -75,9 +75,11 @@ func (s *Session) Get() (wire.ConfigGetResult, error) {
 
 // Apply answers config:apply: it validates the change as strictly as the
 // local file (bad_config), checks it against [remote_config]
-// (not_allowed), writes it to the state directory as pending and puts it
-// in effect; the caller, told on Manager.Changed, applies it. Without a
-// confirmation within confirm_within it is rolled back.
+// (not_allowed), writes the overlay it makes (the remote changes in
+// effect with this one applied, or this one alone with replace) to the
+// state directory as pending and puts it in effect; the caller, told on
+// Manager.Changed, applies it. Without a confirmation within
+// confirm_within it is rolled back.
 func (s *Session) Apply(args wire.ConfigApplyArgs) (wire.ConfigApplyResult, error) {
 	if !s.enabled() {
 		return wire.ConfigApplyResult{}, s.errDisabled()
@@ -93,6 +95,25 @@ func (s *Session) Apply(args wire.ConfigApplyArgs) (wire.ConfigApplyResult, erro
 	m := s.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !args.Replace && m.overlay != "" {
+		// Added to the remote changes in effect, as the change is to
+		// the local file (Document.Merge).
+		if err := m.baseCfg.RemoteConfig.Check(overlay); err != nil {
+			return wire.ConfigApplyResult{}, configError(err)
+		}
+		cur, err := config.DecodeDocument("", []byte(m.overlay))
+		if err != nil {
+			return wire.ConfigApplyResult{}, fmt.Errorf("the remote change in effect does not decode: %w", err)
+		}
+		overlay = cur.Merge(overlay)
+		b, err := overlay.TOML()
+		if err != nil {
+			return wire.ConfigApplyResult{}, &wire.CommandError{Code: wire.CodeBadConfig, Message: err.Error()}
+		}
+		if text = string(b); len(text) > config.MaxFileSize {
+			return wire.ConfigApplyResult{}, &wire.CommandError{Code: wire.CodeBadConfig, Message: fmt.Sprintf("the remote changes in effect and this one: larger than %d bytes", config.MaxFileSize)}
+		}
+	}
 	eff, err := m.mergeDoc(overlay)
 	if err != nil {
 		return wire.ConfigApplyResult{}, configError(err)

@@ -249,12 +249,15 @@ type ConfigGetResult struct {
 // ConfigApplyArgs are config:apply's arguments: the change as a TOML
 // document (TOML) or a JSON object of the same tables (JSON), exactly one;
 // ConfirmWithin, a Go duration like "2m", is how long the agent waits for
-// config:confirm before it rolls the change back.
+// config:confirm before it rolls the change back. The change adds to the
+// remote changes in effect, unless Replace: then it replaces them all (an
+// empty change goes back to the local file alone).
 type ConfigApplyArgs struct {
 	CommandID
 	TOML          *string         `json:"toml"`
 	JSON          json.RawMessage `json:"json"`
 	ConfirmWithin string          `json:"confirm_within"`
+	Replace       bool            `json:"replace"`
 }
 
 // ConfigApplyResult is config:apply's result: the change is running,
