@@ -337,6 +337,9 @@ func TestRemoteConfigKilledWhilePendingRolledBackAtStart(t *testing.T) {
 	if last["reason"] != wire.RollbackRestart || last["hash"] != res["hash"] {
 		t.Errorf("last rollback %v", last)
 	}
+	if _, out, _ := runCmd(t, "status", "--runtime-dir", runDir); !strings.Contains(out, "last rollback: "+res["hash"].(string)[:12]+" (restart)") || !strings.Contains(out, "1 restart") {
+		t.Errorf("sioagent status does not show the rollback:\n%s", out)
+	}
 	if !strings.Contains(p.log(), "still pending when the agent started") {
 		t.Error("the rollback at start is not in the log")
 	}
