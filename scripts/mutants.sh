@@ -129,6 +129,18 @@ mutant drain-rate-ignored ./outbox/ '^TestDrainRateBoundsTheBacklog$' outbox/sen
 # Shutdown's flush does not wake at a change of the socket's state.
 mutant flush-no-state-wake ./agent/ '^TestFlushNoticesADisconnection$' agent/run.go \
   's/(\n\t\tcase <-st\.Changed:\n\t\t\tcontinue)//'
+# The rollback guarantee of a remote configuration change: a change found
+# pending at start (the agent was killed, crashed or lost power before the
+# confirmation) is kept instead of rolled back...
+mutant remote-pending-kept ./remoteconfig/ '^(TestPendingChangeRolledBackAtStart|TestCrashBetweenWritesRollsBack)$' remoteconfig/manager.go \
+  's/if st\.Pending \{/if false \&\& st.Pending {/'
+# ...and a change never confirmed outlives its deadline.
+mutant remote-deadline-ignored ./remoteconfig/ '^TestDeadlineRollsBack$' remoteconfig/manager.go \
+  's/t := time\.NewTimer\(within\)/t := time.NewTimer(within * 1000)/'
+# The first seen end to end: the real agent, killed while a change is
+# pending, starts with it.
+mutant remote-pending-kept-e2e ./cmd/sioagent/ '^TestRemoteConfigKilledWhilePendingRolledBackAtStart$' remoteconfig/manager.go \
+  's/if st\.Pending \{/if false \&\& st.Pending {/'
 
 ## The check --------------------------------------------------------------------
 
