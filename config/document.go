@@ -131,7 +131,7 @@ func fromJSON(file, key string, v any) (any, *Error) {
 // DecodeDocument gives back. Comments and the order of keys are not kept.
 func (d *Document) TOML() ([]byte, error) {
 	var b bytes.Buffer
-	if err := toml.NewEncoder(&b).Encode(d.tables); err != nil {
+	if err := writeTOML(&b, d.tables); err != nil {
 		return nil, fmt.Errorf("config: encode %s as TOML: %w", d.file, err)
 	}
 	back, err := DecodeDocument(d.file, b.Bytes())

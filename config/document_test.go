@@ -232,3 +232,31 @@ func TestRemoteConfigSection(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { checkErr(t, tc) })
 	}
 }
+
+// Document.TOML's writer: what it writes decodes to the same tables (TOML
+// checks that itself, and fails otherwise), for every kind of value.
+func TestTOMLWriter(t *testing.T) {
+	d, err := config.DocumentFromJSON("x", []byte(`{
+		"top": "level", "n": -3, "f": 1.0, "g": 1e300, "h": -0.5, "b": true, "list": ["a", "b\"c"], "empty": [],
+		"server": {"url": "http://h", "headers": {"X-Site": "north", "a.b": "q"}},
+		"weird": {"key with space": "tab\tnew\nline\u0001 é \\ end", "nested": {"deep": {"x": 1}}},
+		"sensors": [{"name": "a", "channels": [0, 1], "opt": {"k": 1}}, {"name": "b"}],
+		"mixed": [1, {"inline": true}]
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := d.TOML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := mustDoc(t, "x", string(text))
+	want, _ := d.JSON()
+	got, _ := back.JSON()
+	if string(want) != string(got) {
+		t.Errorf("written:\n%s\nreads back as %s\nwant %s", text, got, want)
+	}
+	if !strings.Contains(string(text), "\n[[sensors]]\n") || !strings.Contains(string(text), "\n[server.headers]\n") {
+		t.Errorf("tables are not written under their headers:\n%s", text)
+	}
+}
