@@ -24,7 +24,7 @@ func runAgents(ctx context.Context, mgr *remoteconfig.Manager, opts agent.Option
 		a, err := agent.New(opts)
 		if err == nil {
 			var again bool
-			if again, err = superviseAgent(ctx, mgr, a, sess, hup, log); err == nil && !again {
+			if again, err = superviseAgent(ctx, mgr, a, cfg, sess, hup, log); err == nil && !again {
 				return nil
 			}
 		}
@@ -38,11 +38,11 @@ func runAgents(ctx context.Context, mgr *remoteconfig.Manager, opts agent.Option
 	}
 }
 
-// superviseAgent runs a, whose configuration and session mgr.Session
-// gave, until ctx ends (false) or the configuration in effect needs a new
-// agent (true). It returns Run's error.
-func superviseAgent(ctx context.Context, mgr *remoteconfig.Manager, a *agent.Agent, sess *remoteconfig.Session, hup <-chan os.Signal, log *slog.Logger) (again bool, err error) {
-	running, _ := mgr.Effective() // what a runs; its sensors follow reloads
+// superviseAgent runs a, whose configuration (running) and session
+// mgr.Session gave, until ctx ends (false) or the configuration in effect
+// needs a new agent (true). It returns Run's error.
+func superviseAgent(ctx context.Context, mgr *remoteconfig.Manager, a *agent.Agent, running *config.Config, sess *remoteconfig.Session, hup <-chan os.Signal, log *slog.Logger) (again bool, err error) {
+	runningHash := sess.Hash() // running's sensors, and this, follow reloads
 	done := make(chan struct{})
 	var runErr error
 	go func() {
@@ -58,13 +58,17 @@ func superviseAgent(ctx context.Context, mgr *remoteconfig.Manager, a *agent.Age
 				log.Error("reload refused: config does not load; keeping the running sensors", "err", err)
 				continue
 			}
-			next, _ := mgr.Effective()
+			next, hash := mgr.Effective()
 			log.Info("reloading sensors", "config", next.File)
 			a.Reload(next)
-			running = withSensors(running, next)
+			running, runningHash = withSensors(running, next), hash
 		case <-mgr.Changed():
 			next, hash := mgr.Effective()
-			if remoteconfig.Reconnects(running, next) || sess.RolledBack() {
+			rolledBack := sess.RolledBack()
+			if hash == runningHash && !rolledBack {
+				continue // a change already running, or undone
+			}
+			if remoteconfig.Reconnects(running, next) || rolledBack {
 				a.Restart()
 				<-done
 				return runErr == nil, runErr
@@ -75,7 +79,7 @@ func superviseAgent(ctx context.Context, mgr *remoteconfig.Manager, a *agent.Age
 				}
 				continue
 			}
-			running = withSensors(running, next)
+			running, runningHash = withSensors(running, next), hash
 		}
 	}
 }
