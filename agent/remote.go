@@ -105,7 +105,13 @@ func (a *Agent) reportRollback() {
 	}
 	ctx, cancel := context.WithTimeout(a.runCtx, reportTimeout)
 	defer cancel()
-	if err := wire.ConfigRolledBack.Emit(ctx, a.sock, ev); err != nil {
+	// OnConnect may run before the socket is done connecting (its send
+	// buffer flushed), when an emit still fails.
+	err := a.sock.WaitConnected(ctx)
+	if err == nil {
+		err = wire.ConfigRolledBack.Emit(ctx, a.sock, ev)
+	}
+	if err != nil {
 		a.log.Info("rollback not reported yet", "hash", ev.Hash, "err", err)
 		return
 	}
