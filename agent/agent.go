@@ -59,6 +59,9 @@ type Options struct {
 	// WatchdogInterval is how often WATCHDOG=1 is sent while the agent is
 	// healthy; from $WATCHDOG_USEC/2 when zero.
 	WatchdogInterval time.Duration
+	// RemoteConfig answers config:get, config:apply and config:confirm
+	// (package remoteconfig); nil answers them not_allowed.
+	RemoteConfig RemoteConfig
 }
 
 // Agent is a running device agent. Create it with New, then call Run.
@@ -84,8 +87,12 @@ type Agent struct {
 
 	stop     context.CancelFunc // ends runCtx, the context of commands
 	runCtx   context.Context
-	reloadCh chan *config.Config
+	reloadCh chan reloadReq
 	reloadMu sync.Mutex // makes Reload's drain-then-send atomic
+
+	restart     chan struct{} // closed by Restart
+	restartOnce sync.Once
+	connected   chan struct{} // a signal from OnConnect to the main loop (cap 1)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -105,7 +112,8 @@ func New(opts Options) (*Agent, error) {
 	if cfg == nil {
 		return nil, errors.New("agent: no config")
 	}
-	a := &Agent{opts: opts, cfg: cfg, sensorCfg: cfg.Sensors, log: opts.Logger, clock: opts.Clock, started: time.Now(), reloadCh: make(chan *config.Config, 1), metrics: newAgentMetrics()}
+	a := &Agent{opts: opts, cfg: cfg, sensorCfg: cfg.Sensors, log: opts.Logger, clock: opts.Clock, started: time.Now(),
+		reloadCh: make(chan reloadReq, 1), restart: make(chan struct{}), connected: make(chan struct{}, 1), metrics: newAgentMetrics()}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -203,6 +211,10 @@ func (a *Agent) dial() error {
 			a.conn.connected(recovered, a.sock.ID(), client.Transport())
 			a.log.Info("connected", "server", redactURL(s.URL), "namespace", s.Namespace, "recovered", recovered, "transport", client.Transport(), "compressed", client.Compressed())
 			a.drainer.Wake()
+			select { // the main loop reports a rollback
+			case a.connected <- struct{}{}:
+			default:
+			}
 		},
 		OnDisconnect: func(reason error) {
 			a.conn.disconnected(reason)
@@ -264,15 +276,7 @@ func (a *Agent) Handle(name string, fn CommandFunc) { a.disp.handle(name, fn) }
 // Reload replaces the sensors and their sampling with those of cfg without
 // dropping the connection. Other sections of cfg are ignored until a
 // restart. It is safe to call from any goroutine while Run runs.
-func (a *Agent) Reload(cfg *config.Config) {
-	a.reloadMu.Lock()
-	defer a.reloadMu.Unlock()
-	select {
-	case <-a.reloadCh: // a newer reload replaces one not yet applied
-	default:
-	}
-	a.reloadCh <- cfg // never blocks: the buffer of one is empty here
-}
+func (a *Agent) Reload(cfg *config.Config) { a.queueReload(reloadReq{cfg: cfg}) }
 
 // ConfigError is an error of New caused by a setting (an unreadable token
 // file, a bad CA file): restarting will not help until the setting is

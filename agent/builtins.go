@@ -26,6 +26,9 @@ func (a *Agent) registerBuiltins() {
 	a.Handle(wire.GPIOWrite.Name(), command(wire.GPIOWrite, a.cmdGPIOWrite))
 	a.Handle(wire.SamplingSet.Name(), command(wire.SamplingSet, a.cmdSamplingSet))
 	a.Handle(wire.QueueStats.Name(), command(wire.QueueStats, a.cmdQueueStats))
+	a.Handle(wire.ConfigGet.Name(), command(wire.ConfigGet, a.cmdConfigGet))
+	a.Handle(wire.ConfigApply.Name(), command(wire.ConfigApply, a.cmdConfigApply))
+	a.Handle(wire.ConfigConfirm.Name(), command(wire.ConfigConfirm, a.cmdConfigConfirm))
 }
 
 // command makes the CommandFunc of a typed command of the wire contract:

@@ -98,7 +98,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.notify("READY=1\nSTATUS=" + a.Status().statusLine())
 	a.log.Info("agent running", "device", a.cfg.Device.ID, "server", redactURL(a.cfg.Server.URL), "sensors", len(a.cfg.Sensors), "outbox", a.cfg.Outbox.Path)
 	loopErr := a.loop(ctx, drainDone)
-	if loopErr != nil {
+	if loopErr != nil && !errors.Is(loopErr, errRestart) {
 		a.log.Error("stopping: delivery failed", "err", drainErr)
 		cause := drainErr
 		if cause == nil {
@@ -107,13 +107,24 @@ func (a *Agent) Run(ctx context.Context) error {
 		loopErr = fmt.Errorf("agent: delivery stopped: %w", cause)
 	}
 
-	a.notify("STOPPING=1")
-	a.log.Info("stopping", "deadline", a.cfg.Agent.ShutdownTimeout)
+	restarting := errors.Is(loopErr, errRestart)
+	if restarting {
+		loopErr = nil
+		a.log.Info("restarting with another configuration")
+		// Let running commands answer first (config:apply's ack):
+		// stopping their context would answer "agent stopping".
+		if !a.disp.close(commandsGrace) {
+			a.log.Warn("commands still running at the restart", "grace", commandsGrace)
+		}
+	} else {
+		a.notify("STOPPING=1")
+		a.log.Info("stopping", "deadline", a.cfg.Agent.ShutdownTimeout)
+	}
 	deadline := time.Now().Add(a.cfg.Agent.ShutdownTimeout)
 	a.sampler().halt()
 	stopBatch()
 	<-batchDone
-	if loopErr == nil {
+	if loopErr == nil && !restarting {
 		a.flush(deadline) // nothing would drain it after delivery stopped
 	}
 	stopDrain()
@@ -153,8 +164,9 @@ func newRetryBackoff(base, max time.Duration) backoff.Backoff {
 // errDeliveryStopped is returned by loop when the drainer ended by itself.
 var errDeliveryStopped = errors.New("delivery stopped")
 
-// loop is the agent's main loop: watchdog, STATUS= updates and reloads. It
-// returns nil when ctx ends, or errDeliveryStopped if the outbox drainer
+// loop is the agent's main loop: watchdog, STATUS= updates, reloads and
+// rollback reports. It returns nil when ctx ends, errRestart after
+// Restart, or errDeliveryStopped if the outbox drainer
 // ended by itself (then nothing would be delivered any more: better to
 // exit and let systemd restart the agent), or the store's error when a
 // commit failed on I/O (store.ErrFailed).
@@ -172,6 +184,8 @@ func (a *Agent) loop(ctx context.Context, drainDone <-chan struct{}) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-a.restart:
+			return errRestart
 		case <-drainDone:
 			return errDeliveryStopped
 		case <-a.st.Failed():
@@ -187,8 +201,13 @@ func (a *Agent) loop(ctx context.Context, drainDone <-chan struct{}) error {
 			a.notify("WATCHDOG=1")
 		case <-statusT.C:
 			a.notify("STATUS=" + a.Status().statusLine())
-		case cfg := <-a.reloadCh:
-			a.reload(cfg)
+		case r := <-a.reloadCh:
+			err := a.reload(r.cfg)
+			if r.done != nil {
+				r.done <- err
+			}
+		case <-a.connected:
+			a.reportRollback()
 		}
 	}
 }

@@ -94,8 +94,8 @@ func closeBuilt(m map[string]built) {
 }
 
 // reload replaces the running sensors with those of cfg. If the new ones
-// cannot be built, the old ones keep running.
-func (a *Agent) reload(cfg *config.Config) {
+// cannot be built, the old ones run again and reload returns why.
+func (a *Agent) reload(cfg *config.Config) error {
 	old := a.sampler()
 	// Commands arriving meanwhile answer "sensors are not running" rather
 	// than act on sensors that are being closed.
@@ -104,19 +104,19 @@ func (a *Agent) reload(cfg *config.Config) {
 	run, err := a.startSampler(cfg.Sensors)
 	if err != nil {
 		a.log.Error("reload failed, restarting the previous sensors", "err", err)
-		if run, err = a.startSampler(a.currentSensors()); err != nil {
-			a.log.Error("previous sensors failed to restart", "err", err)
-			a.setSampler(nil)
-			return
+		prev, perr := a.startSampler(a.currentSensors())
+		if perr != nil {
+			a.log.Error("previous sensors failed to restart", "err", perr)
 		}
-		a.setSampler(run)
-		return
+		a.setSampler(prev) // nil when they failed too
+		return err
 	}
 	a.mu.Lock()
 	a.sampled = run
 	a.sensorCfg = cfg.Sensors
 	a.mu.Unlock()
 	a.log.Info("reloaded sensors", "sensors", len(cfg.Sensors))
+	return nil
 }
 
 // currentSensors returns the sensor configs now running.

@@ -72,6 +72,8 @@ type Status struct {
 	Clock     ClockStatus    `json:"clock"`
 	Sensors   []SensorStatus `json:"sensors"`
 	Batches   BatchStatus    `json:"batches"`
+	// RemoteConfig is there when the agent has a RemoteConfig.
+	RemoteConfig *RemoteConfigStatus `json:"remoteConfig,omitempty"`
 }
 
 // ConnStatus describes the server connection.
@@ -225,6 +227,10 @@ func (a *Agent) Status() Status {
 		Lost: a.batch.failed.Load(), Losses: a.batch.losses.snapshot()}
 	if e := a.batch.lastError.Load(); e != nil {
 		s.Batches.LastError = *e
+	}
+	if rc := a.opts.RemoteConfig; rc != nil {
+		r := rc.Status()
+		s.RemoteConfig = &r
 	}
 	if run := a.sampler(); run != nil {
 		for _, ss := range run.sampler.Status() {

@@ -170,6 +170,8 @@ type Config struct {
 	Clock Clock
 	// Metrics says where the Prometheus metrics go.
 	Metrics Metrics
+	// RemoteConfig says whether and what the server may change remotely.
+	RemoteConfig RemoteConfig
 	// Sensors are the configured sensors in file order.
 	Sensors []Sensor
 }
@@ -324,14 +326,7 @@ func Parse(file string, data []byte, getenv func(string) string, drivers *Driver
 	if drivers == nil {
 		return nil, errNoDrivers
 	}
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
-	c, err := parse(file, data, getenv, drivers)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
+	return parse(file, data, getenv, drivers)
 }
 
 // errNoDrivers is Parse's error when it is given no Drivers.

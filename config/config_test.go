@@ -102,6 +102,8 @@ func TestDefaults(t *testing.T) {
 		Agent:     config.Agent{ShutdownTimeout: 10 * time.Second, RuntimeDir: "/run/sioagent", LogLevel: "info"},
 		Clock:     config.Clock{Trust: "auto"},
 		Metrics:   config.Metrics{Interval: time.Minute},
+		// Off until the operator opts in; then these tables, not [server].
+		RemoteConfig: config.RemoteConfig{Allow: []string{"sensors", "telemetry", "outbox"}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", got, want)

@@ -10,6 +10,6 @@ var (
 func SectionKeys() map[string][]string {
 	return map[string][]string{
 		"device": deviceKeys, "server": serverKeys, "outbox": outboxKeys, "telemetry": telemetryKeys,
-		"commands": commandsKeys, "agent": agentKeys, "clock": clockKeys,
+		"commands": commandsKeys, "agent": agentKeys, "clock": clockKeys, "remote_config": remoteKeys,
 	}
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // Section names, in the order absent sections are defaulted.
-var sectionNames = []string{"device", "server", "outbox", "telemetry", "commands", "agent", "clock", "metrics", "sensors"}
+var sectionNames = []string{"device", "server", "outbox", "telemetry", "commands", "agent", "clock", "metrics", "remote_config", "sensors"}
 
 // Keys of each section, in documentation order.
 var (
@@ -58,32 +58,11 @@ type parser struct {
 }
 
 func parse(file string, data []byte, getenv func(string) string, drivers *Drivers) (*Config, error) {
-	var raw map[string]any
-	md, err := toml.Decode(string(data), &raw)
+	d, err := DecodeDocument(file, data)
 	if err != nil {
-		return nil, syntaxError(file, err)
+		return nil, err
 	}
-	p := &parser{file: file, getenv: getenv, pos: keyPositions(md), drivers: drivers}
-	c := &Config{File: file}
-	setDefaults(c)
-	done := make(map[string]bool, len(sectionNames))
-	for _, name := range p.ordered(raw, "") {
-		if !contains(sectionNames, name) {
-			return nil, p.unknown(name, name, sectionNames, true)
-		}
-		if err := p.section(c, name, raw[name]); err != nil {
-			return nil, err
-		}
-		done[name] = true
-	}
-	for _, name := range sectionNames {
-		if !done[name] {
-			if err := p.finish(c, name, map[string]any{}); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return c, nil
+	return d.Parse(getenv, drivers)
 }
 
 // syntaxError converts a TOML decoding error.
@@ -151,6 +130,7 @@ func setDefaults(c *Config) {
 	c.Agent = Agent{ShutdownTimeout: DefaultShutdownTimeout, LogLevel: DefaultLogLevel}
 	c.Clock = Clock{Trust: ClockTrustAuto}
 	c.Metrics = Metrics{Interval: DefaultMetricsInterval}
+	c.RemoteConfig = RemoteConfig{Allow: append([]string(nil), remoteTables...)}
 }
 
 // section parses one top-level section, then completes it.
@@ -204,6 +184,9 @@ func (p *parser) sectionKey(c *Config, section, k string, v any) *Error {
 	case "metrics":
 		known = metricsKeys
 		err = p.metricsKey(&c.Metrics, k, key, v)
+	case "remote_config":
+		known = remoteKeys
+		err = p.remoteKey(&c.RemoteConfig, k, key, v)
 	}
 	if err == nil && !contains(known, k) {
 		return p.unknown(key, k, known, true)

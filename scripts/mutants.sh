@@ -143,6 +143,18 @@ mutant metrics-series-unbounded ./metrics/ '^TestHistogramSeriesBound$' metrics/
 # what it did.
 mutant metrics-disconnect-uncounted ./agent/ '^TestMetricsFollowTheAgent$' agent/agent.go \
   's/\n\t\t\ta\.metrics\.disconnects\.add\(1, socketio\.Reason\(reason\), ""\)//'
+# The rollback guarantee of a remote configuration change: a change found
+# pending at start (the agent was killed, crashed or lost power before the
+# confirmation) is kept instead of rolled back...
+mutant remote-pending-kept ./remoteconfig/ '^(TestPendingChangeRolledBackAtStart|TestCrashBetweenWritesRollsBack)$' remoteconfig/manager.go \
+  's/if st\.Pending \{/if false \&\& st.Pending {/'
+# ...and a change never confirmed outlives its deadline.
+mutant remote-deadline-ignored ./remoteconfig/ '^TestDeadlineRollsBack$' remoteconfig/manager.go \
+  's/t := time\.NewTimer\(within\)/t := time.NewTimer(within * 1000)/'
+# The first seen end to end: the real agent, killed while a change is
+# pending, starts with it.
+mutant remote-pending-kept-e2e ./cmd/sioagent/ '^TestRemoteConfigKilledWhilePendingRolledBackAtStart$' remoteconfig/manager.go \
+  's/if st\.Pending \{/if false \&\& st.Pending {/'
 
 ## The check --------------------------------------------------------------------
 

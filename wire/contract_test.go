@@ -76,7 +76,7 @@ func topKeys(s string) []string {
 	}
 	var keys []string
 	depth := 0
-	word := regexp.MustCompile(`^"([A-Za-z]+)"\s*[:,}]`)
+	word := regexp.MustCompile(`^"([A-Za-z_]+)"\s*[:,}]`)
 	for i := start; i < len(s); i++ {
 		switch s[i] {
 		case '{':
@@ -177,6 +177,9 @@ func TestProtocolDocMatchesContract(t *testing.T) {
 	add(commandTypes(wire.GPIOWrite))
 	add(commandTypes(wire.SamplingSet))
 	add(commandTypes(wire.QueueStats))
+	add(commandTypes(wire.ConfigGet))
+	add(commandTypes(wire.ConfigApply))
+	add(commandTypes(wire.ConfigConfirm))
 	if len(types) != len(wire.Commands()) {
 		t.Fatalf("the test knows %d commands, the contract lists %d", len(types), len(wire.Commands()))
 	}
@@ -200,6 +203,22 @@ func TestProtocolDocMatchesContract(t *testing.T) {
 	}
 	if !slices.Equal(documented, wire.Commands()) {
 		t.Errorf("documented commands %v, declared %v", documented, wire.Commands())
+	}
+
+	// The event of a rollback: its name, members and reasons.
+	remote := strings.Join(section(t, doc, "### Remote configuration"), "\n")
+	event := "**`" + wire.ConfigRolledBack.Name() + "`**"
+	at := strings.Index(remote, event)
+	if at < 0 {
+		t.Fatalf("the remote configuration section does not name the event %s", event)
+	}
+	if got, want := topKeys(remote[at:]), jsonFields(reflect.TypeFor[wire.ConfigRolledBackEvent]()); !sortedEq(got, want) {
+		t.Errorf("%s: documented members %v, declared %v", wire.ConfigRolledBack.Name(), got, want)
+	}
+	for _, r := range wire.RollbackReasons() {
+		if !strings.Contains(remote[at:], `"`+r+`"`) {
+			t.Errorf("the rollback reason %q is not documented", r)
+		}
 	}
 
 	var codes []string

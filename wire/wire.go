@@ -47,12 +47,25 @@ var (
 	// QueueStats answers with the outbox figures (the "outbox" member of
 	// the status).
 	QueueStats = socketio.NewEvent[QueueStatsArgs, Reply[json.RawMessage]]("queue:stats").Strict()
+	// ConfigGet answers with the effective configuration, secrets
+	// redacted, and its hash.
+	ConfigGet = socketio.NewEvent[ConfigGetArgs, Reply[ConfigGetResult]]("config:get").Strict()
+	// ConfigApply validates a remote change, applies it and keeps it
+	// pending until ConfigConfirm, or rolls it back.
+	ConfigApply = socketio.NewEvent[ConfigApplyArgs, Reply[ConfigApplyResult]]("config:apply").Strict()
+	// ConfigConfirm commits the pending change.
+	ConfigConfirm = socketio.NewEvent[ConfigConfirmArgs, Reply[ConfigConfirmResult]]("config:confirm").Strict()
 )
+
+// ConfigRolledBack is the event the agent sends, without an ack, on the
+// first connection after it rolled a remote change back.
+var ConfigRolledBack = socketio.NewEvent[ConfigRolledBackEvent, socketio.NoArgs]("config:rolledback")
 
 // Commands returns the names of the built-in commands, in the order of
 // docs/PROTOCOL.md.
 func Commands() []string {
-	return []string{Ping.Name(), Status.Name(), SensorRead.Name(), GPIORead.Name(), GPIOWrite.Name(), SamplingSet.Name(), QueueStats.Name()}
+	return []string{Ping.Name(), Status.Name(), SensorRead.Name(), GPIORead.Name(), GPIOWrite.Name(), SamplingSet.Name(), QueueStats.Name(),
+		ConfigGet.Name(), ConfigApply.Name(), ConfigConfirm.Name()}
 }
 
 // Error codes of command error acks (CommandError.Code).
@@ -64,12 +77,23 @@ const (
 	CodeTimeout        = "timeout"
 	CodeBusy           = "busy"
 	CodeFailed         = "failed"
+	// CodeBadConfig: config:apply's configuration does not decode or
+	// validate; the message names the key and the reason.
+	CodeBadConfig = "bad_config"
+	// CodePending: config:apply while another change is pending.
+	CodePending = "pending"
+	// CodeNoPending: config:confirm with no change pending.
+	CodeNoPending = "no_pending"
+	// CodeHashMismatch: config:confirm of another hash than the pending
+	// change's, or through a session that does not run it yet.
+	CodeHashMismatch = "hash_mismatch"
 )
 
 // ErrorCodes returns the command error codes, in the order of
 // docs/PROTOCOL.md.
 func ErrorCodes() []string {
-	return []string{CodeUnknownCommand, CodeBadArgs, CodeNotFound, CodeNotAllowed, CodeTimeout, CodeBusy, CodeFailed}
+	return []string{CodeUnknownCommand, CodeBadArgs, CodeNotFound, CodeNotAllowed, CodeTimeout, CodeBusy, CodeFailed,
+		CodeBadConfig, CodePending, CodeNoPending, CodeHashMismatch}
 }
 
 // ClockUncertain is the TelemetryHeader.Clock of a batch holding readings
@@ -203,3 +227,89 @@ type SamplingSetResult struct {
 
 // QueueStatsArgs are queue:stats's arguments: none but the id.
 type QueueStatsArgs struct{ CommandID }
+
+// ConfigGetArgs are config:get's arguments: none but the id.
+type ConfigGetArgs struct{ CommandID }
+
+// ConfigGetResult is config:get's result.
+type ConfigGetResult struct {
+	// Config is the effective configuration: the local file's tables with
+	// the remote change applied, as written (keys left out take their
+	// defaults), the secrets replaced by "(redacted)".
+	Config json.RawMessage `json:"config"`
+	// Hash is the SHA-256 (hex) of Config's bytes, which are in
+	// canonical form (members sorted, no white space).
+	Hash string `json:"hash"`
+	// Pending says Config holds a change not yet confirmed; Deadline
+	// (RFC 3339) is when it is rolled back without a confirmation.
+	Pending  bool   `json:"pending"`
+	Deadline string `json:"deadline,omitempty"`
+}
+
+// ConfigApplyArgs are config:apply's arguments: the change as a TOML
+// document (TOML) or a JSON object of the same tables (JSON), exactly one;
+// ConfirmWithin, a Go duration like "2m", is how long the agent waits for
+// config:confirm before it rolls the change back. The change adds to the
+// remote changes in effect, unless Replace: then it replaces them all (an
+// empty change goes back to the local file alone).
+type ConfigApplyArgs struct {
+	CommandID
+	TOML          *string         `json:"toml"`
+	JSON          json.RawMessage `json:"json"`
+	ConfirmWithin string          `json:"confirm_within"`
+	Replace       bool            `json:"replace"`
+}
+
+// ConfigApplyResult is config:apply's result: the change is running,
+// pending confirmation.
+type ConfigApplyResult struct {
+	Pending bool `json:"pending"`
+	// Hash is the new effective configuration's hash, to confirm.
+	Hash string `json:"hash"`
+	// Deadline (RFC 3339) is when the change is rolled back unless
+	// confirmed.
+	Deadline string `json:"deadline"`
+	// Reconnect says the agent reconnects to apply the change (anything
+	// but [[sensors]]): confirm through the new connection.
+	Reconnect bool `json:"reconnect"`
+}
+
+// ConfigConfirmArgs are config:confirm's arguments: the hash config:apply
+// answered.
+type ConfigConfirmArgs struct {
+	CommandID
+	Hash string `json:"hash"`
+}
+
+// ConfigConfirmResult is config:confirm's result.
+type ConfigConfirmResult struct {
+	Hash      string `json:"hash"`
+	Confirmed bool   `json:"confirmed"`
+}
+
+// Reasons of a rollback (ConfigRolledBackEvent.Reason).
+const (
+	// RollbackDeadline: no config:confirm came before the deadline (the
+	// agent could not reconnect with the change, or the server did not
+	// confirm it).
+	RollbackDeadline = "deadline"
+	// RollbackRestart: the agent started with a change still pending (it
+	// crashed, was killed, stopped or lost power before the
+	// confirmation).
+	RollbackRestart = "restart"
+	// RollbackFailed: the change could not be applied (its sensors or
+	// the agent would not start with it).
+	RollbackFailed = "failed"
+)
+
+// RollbackReasons returns the reasons of a rollback, in the order of
+// docs/PROTOCOL.md.
+func RollbackReasons() []string { return []string{RollbackDeadline, RollbackRestart, RollbackFailed} }
+
+// ConfigRolledBackEvent is the argument of the config:rolledback event.
+type ConfigRolledBackEvent struct {
+	// Hash is the hash of the change that was rolled back.
+	Hash string `json:"hash"`
+	// Reason is one of RollbackReasons.
+	Reason string `json:"reason"`
+}

@@ -8,5 +8,8 @@ import (
 // loadConfig loads the configuration file at path with every sensor driver
 // sioagent has.
 func loadConfig(path string) (*config.Config, error) {
-	return config.Load(path, drivers.New())
+	return config.Load(path, newDrivers())
 }
+
+// newDrivers returns every sensor driver sioagent has.
+func newDrivers() *config.Drivers { return drivers.New() }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/sioagent/sioagent/agent"
+	"github.com/sioagent/sioagent/remoteconfig"
 )
 
 // exitConfig is the exit code for a configuration that cannot be used
@@ -23,6 +24,9 @@ Runs the device agent: samples the configured sensors, stores readings in the
 durable outbox, delivers them to the Socket.IO server, and answers the server's
 commands. SIGTERM or SIGINT stops it (after delivering what it can within
 agent.shutdown_timeout); SIGHUP reloads the sensors from the config file.
+With [remote_config] enabled, the server may change the configuration
+(docs/CONFIG.md): the change is kept in the state directory and rolled back
+unless the server confirms it in time.
 
 Exit codes: 0 stopped cleanly, 1 runtime error, 2 bad usage, 78 bad config.`
 
@@ -52,45 +56,28 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sioagent: %v\n", err)
 		return exitUsage
 	}
+	// The local file with the remote change in effect, a pending one
+	// rolled back now.
+	mgr, err := remoteconfig.Open(remoteconfig.Options{File: *cfgPath, Drivers: newDrivers(), Logger: log.With("part", "remoteconfig")})
+	if err != nil {
+		fmt.Fprintf(stderr, "sioagent: config: %v\n", err)
+		return exitConfig
+	}
+	defer mgr.Close()
 	hw := newHostHardware(log)
 	defer hw.close()
-	a, err := agent.New(agent.Options{Config: cfg, Hardware: hw, Logger: log, Version: version})
-	if err != nil {
+	err = runAgents(ctx, mgr, agent.Options{Hardware: hw, Logger: log, Version: version}, hup, log)
+	var ce *agent.ConfigError
+	switch {
+	case errors.As(err, &ce):
 		log.Error("cannot start", "err", err)
-		var ce *agent.ConfigError
-		if errors.As(err, &ce) {
-			return exitConfig
-		}
-		return exitError
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go reloadOnHUP(runCtx, hup, *cfgPath, a, log)
-	if err := a.Run(runCtx); err != nil {
+		return exitConfig
+	case err != nil:
 		log.Error("agent stopped", "err", err)
 		return exitError
 	}
 	log.Info("agent stopped")
 	return exitOK
-}
-
-// reloadOnHUP reloads the sensors from the config file on each SIGHUP; a
-// config that no longer loads is logged and the agent keeps running.
-func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, path string, a *agent.Agent, log *slog.Logger) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			cfg, err := loadConfig(path)
-			if err != nil {
-				log.Error("reload refused: config does not load; keeping the running sensors", "err", err)
-				continue
-			}
-			log.Info("reloading sensors", "config", path)
-			a.Reload(cfg)
-		}
-	}
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sioagent/sioagent/agent"
+	"github.com/sioagent/sioagent/wire"
 )
 
 // statusTimeout bounds asking the running agent.
@@ -135,6 +136,9 @@ func printStatus(w io.Writer, s agent.Status) {
 		fmt.Fprintf(w, "         dead letter seq %d (%s): %s\n", d.Seq, d.At.Format(time.RFC3339), d.Reason)
 	}
 	fmt.Fprintf(w, "clock:   %s\n", clockLine(s.Clock.Synced, s.Clock.Source, s.Clock.Trust))
+	if rc := s.RemoteConfig; rc != nil {
+		printRemoteConfig(w, *rc)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SENSOR\tDRIVER\tINTERVAL\tREADS\tFAILURES\tLAST READING\tERROR")
 	for _, ss := range s.Sensors {
@@ -145,6 +149,33 @@ func printStatus(w io.Writer, s agent.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", ss.Name, ss.Driver, time.Duration(ss.IntervalSec*float64(time.Second)), ss.Reads, ss.Failures, last, ss.LastError)
 	}
 	tw.Flush()
+}
+
+// hashShown is how many hex digits of a configuration hash status prints.
+const hashShown = 12
+
+// printRemoteConfig prints the remote configuration lines of the status.
+func printRemoteConfig(w io.Writer, rc agent.RemoteConfigStatus) {
+	short := func(h string) string { return h[:min(len(h), hashShown)] }
+	if !rc.Enabled {
+		fmt.Fprintf(w, "config:  %s (remote changes disabled)\n", short(rc.Hash))
+		return
+	}
+	fmt.Fprintf(w, "config:  %s", short(rc.Hash))
+	if rc.Pending {
+		fmt.Fprintf(w, ", remote change PENDING until %s (rolled back unless confirmed)", rc.Deadline.Format(time.RFC3339))
+	}
+	fmt.Fprintf(w, "; %d applied, %d confirmed, rolled back:", rc.Applies, rc.Confirms)
+	for _, r := range wire.RollbackReasons() {
+		fmt.Fprintf(w, " %d %s", rc.Rollbacks[r], r)
+	}
+	fmt.Fprintln(w)
+	if l := rc.LastRollback; l != nil {
+		fmt.Fprintf(w, "         last rollback: %s (%s) at %s\n", short(l.Hash), l.Reason, l.At.Format(time.RFC3339))
+	}
+	if rc.OverlayError != "" {
+		fmt.Fprintf(w, "         stored remote change NOT in effect: %s\n", rc.OverlayError)
+	}
 }
 
 // clockLine says whether readings carry absolute times and why, for status

@@ -98,6 +98,8 @@ const MAX_RECENT_RECORDS = 1000;
 // The most digests one `telemetry-digests` answer carries (about 80 bytes
 // each), so that an answer stays far below any client's packet limit.
 const MAX_DIGESTS = 500;
+// How many config:rolledback reports each device keeps.
+const MAX_ROLLBACKS = 100;
 
 // ---------------------------------------------------------------------------
 // Logging
@@ -168,12 +170,15 @@ const telemetryDevices = new Map();
 //   decodeErrors, lastDecodeError   stored batches that are not SenML
 //   digests     Map seq -> sha256 (hex) of the stored batch's bytes, so that
 //               tests compare what arrived with what they enqueued
+//   rollbacks   the last MAX_ROLLBACKS config:rolledback reports of the
+//               device: {hash, reason, receivedAt}
 function telemetryDevice(deviceId) {
   let dev = telemetryDevices.get(deviceId);
   if (!dev) {
     dev = {
       stored: new Set(), order: [], duplicates: 0, rejected: 0, ignored: 0, records: 0, faults: new Map(),
       lastSeq: null, recent: [], decodeErrors: 0, lastDecodeError: null, digests: new Map(),
+      rollbacks: [],
     };
     telemetryDevices.set(deviceId, dev);
   }
@@ -627,6 +632,28 @@ io.on("connection", (socket) => {
     const dev = telemetryDevice(String((req && req.deviceId) || ""));
     const { duplicates, rejected, ignored, records } = dev;
     cb({ stored: dev.order.length, duplicates, rejected, ignored, records, runs: runs(dev.order) });
+  });
+
+  // config:rolledback ({hash, reason}) -> a device (auth.deviceId) reports
+  // that it rolled a remote configuration change back (docs/PROTOCOL.md);
+  // kept in its record and published to /api/events. Never acked.
+  socket.on("config:rolledback", (report) => {
+    const deviceId = (socket.handshake.auth || {}).deviceId;
+    if (typeof deviceId !== "string" || deviceId === "") return;
+    const { hash, reason } = report || {};
+    const entry = { hash: String(hash), reason: String(reason), receivedAt: new Date().toISOString() };
+    const dev = telemetryDevice(deviceId);
+    dev.rollbacks.push(entry);
+    if (dev.rollbacks.length > MAX_ROLLBACKS) dev.rollbacks.shift();
+    log("config rolled back", deviceId, `hash=${entry.hash}`, `reason=${entry.reason}`);
+    api.publish("config:rolledback", { deviceId, ...entry });
+  });
+
+  // config-rollbacks ({deviceId}, cb) -> cb([{hash, reason, receivedAt},
+  // ...]): the config:rolledback reports of deviceId, oldest first.
+  socket.on("config-rollbacks", (req, cb) => {
+    if (typeof cb !== "function") return;
+    cb(telemetryDevice(String((req && req.deviceId) || "")).rollbacks);
   });
 
   // telemetry-digests ({deviceId, after, limit}, cb) -> cb([[seq, sha256],

@@ -56,6 +56,9 @@ var rules = map[string]rule{
 	"telemetry": {ours: []string{"protocol/senml", "sensors", "outbox", "wire", leaf}, forbidden: []string{periphHost, "go.etcd.io/bbolt"}},
 	// The agent opens sensors through sensors.Spec and knows no driver.
 	"agent": {ours: []string{"protocol/", "store", "outbox", "telemetry", "wire", "sensors", "sensors/clock", "config", "metrics", "internal/"}, forbidden: []string{periphHost}},
+	// The remote configuration's overlay and rollback: above agent (it
+	// answers the agent's commands through agent.RemoteConfig), below cmd.
+	"remoteconfig": {ours: []string{"agent", "config", "wire", leaf}, forbidden: []string{periphHost, "go.etcd.io/bbolt"}},
 }
 
 type pkg struct {
@@ -175,5 +178,11 @@ func TestRulesCanFail(t *testing.T) {
 	}
 	if r, _ := ruleFor("agent"); allowed(r, "sensors/gpio") || allowed(r, "sensors/drivers") {
 		t.Fatal("the agent rule lets the agent import a driver")
+	}
+	if r, _ := ruleFor("remoteconfig"); !allowed(r, "agent") || !allowed(r, "config") || allowed(r, "store") || allowed(r, "sensors/drivers") {
+		t.Fatal("the remoteconfig rule does not say that it sits on agent and config, beside the outbox, knowing no driver")
+	}
+	if r, _ := ruleFor("agent"); allowed(r, "remoteconfig") {
+		t.Fatal("the agent rule lets the agent import remoteconfig, which sits above it")
 	}
 }
