@@ -149,6 +149,7 @@ func New(opts Options) (*Agent, error) {
 		DeviceID: cfg.Device.ID, Event: cfg.Telemetry.Event, Window: window, DrainRate: cfg.Outbox.DrainRate,
 		AckTimeout: cfg.Server.AckTimeout, Logger: a.log.With("part", "outbox"),
 		Prepare: a.codec.Prepare(a.clock),
+		OnAck:   func(d time.Duration) { a.metrics.ack.ObserveDuration(d) },
 	})
 	if err != nil {
 		a.client.Close()

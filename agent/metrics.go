@@ -69,6 +69,7 @@ type agentMetrics struct {
 	reg *metrics.Registry
 
 	commit  *metrics.HistogramVec
+	ack     *metrics.HistogramVec
 	read    *metrics.HistogramVec
 	command *metrics.HistogramVec
 
@@ -88,6 +89,7 @@ func newAgentMetrics() *agentMetrics {
 	return &agentMetrics{
 		reg:     r,
 		commit:  r.Histogram("sioagent_outbox_commit_duration_seconds", "Time of one outbox commit (a write transaction and its fsyncs).", metrics.DurationBuckets),
+		ack:     r.Histogram("sioagent_outbox_ack_duration_seconds", "Round trip of a telemetry batch: from its send to the server's positive ack.", metrics.DurationBuckets),
 		read:    r.Histogram("sioagent_sensor_read_duration_seconds", "Time of one sensor read by its driver.", metrics.DurationBuckets, "sensor"),
 		command: r.Histogram("sioagent_command_duration_seconds", "Time from a command's arrival to its answer.", metrics.DurationBuckets, "command"),
 	}
@@ -194,6 +196,9 @@ func (a *Agent) registerMetrics() {
 		defer a.conn.mu.Unlock()
 		return uint64(a.conn.recoveries)
 	})
+	gauge("sioagent_connection_compressed", "1 while the connection compresses its WebSocket messages (permessage-deflate), 0 otherwise.", func() float64 {
+		return metrics.Bool(a.client.Compressed())
+	})
 	r.CounterFunc("sioagent_disconnects_total", "Disconnections, by the Socket.IO reason.", []string{"reason"}, func(emit metrics.Emit) { m.disconnects.emit(emit, false) })
 	r.CounterFunc("sioagent_reconnect_attempts_total", "Reconnection attempts scheduled (after a lost link, or after the server disconnected or refused the agent).", nil, func(emit metrics.Emit) {
 		m.reconnects.mu.Lock()
@@ -202,6 +207,9 @@ func (a *Agent) registerMetrics() {
 	})
 
 	a.registerOutboxMetrics(r)
+	if rc := a.opts.RemoteConfig; rc != nil {
+		a.registerRemoteConfigMetrics(r, rc)
+	}
 
 	r.CounterFunc("sioagent_sensor_reads_total", "Sensor reads attempted (periodic and on demand), by sensor.", []string{"sensor"}, func(emit metrics.Emit) { m.reads.emit(emit, false) })
 	r.CounterFunc("sioagent_sensor_read_errors_total", "Sensor reads that failed, by sensor and kind (missing, busy, bad_data, timeout, other).", []string{"sensor", "kind"}, func(emit metrics.Emit) { m.readErrors.emit(emit, true) })

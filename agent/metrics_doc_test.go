@@ -16,11 +16,13 @@ var docRow = regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\| (counter|gauge|histogr
 
 // TestMetricsDocumented: docs/METRICS.md has a row for every family the
 // agent registers, with its type and labels, and none for a family it
-// does not (with the metrics endpoint and textfile off: they add none).
+// does not (with the metrics endpoint and textfile off: they add none;
+// with a RemoteConfig and a drain rate, which add theirs).
 func TestMetricsDocumented(t *testing.T) {
 	cfg := testConfig(t, builtinsTOML)
 	cfg.Outbox.DrainRate = 1 << 20 // the drain-rate gauge is registered only when one is set
-	a, err := New(Options{Config: cfg, Hardware: newFakeHardware("GPIO27", "GPIO17"), Logger: slog.New(slog.DiscardHandler)})
+	a, err := New(Options{Config: cfg, Hardware: newFakeHardware("GPIO27", "GPIO17"), Logger: slog.New(slog.DiscardHandler),
+		RemoteConfig: &fakeRemote{}}) // the remote configuration families come with one
 	if err != nil {
 		t.Fatal(err)
 	}

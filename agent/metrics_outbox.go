@@ -4,6 +4,7 @@ import (
 	"github.com/sioagent/sioagent/metrics"
 	"github.com/sioagent/sioagent/outbox"
 	"github.com/sioagent/sioagent/store"
+	"github.com/sioagent/sioagent/wire"
 )
 
 // registerOutboxMetrics registers the families of the outbox: the store's
@@ -41,6 +42,9 @@ func (a *Agent) registerOutboxMetrics(r *metrics.Registry) {
 
 	r.GaugeFunc("sioagent_outbox_in_flight", "Batches sent whose ack has not arrived.", nil, dr(func(s outbox.Stats) float64 { return float64(s.InFlight) }))
 	r.CounterFunc("sioagent_outbox_sent_total", "Telemetry events sent, redeliveries included.", nil, dr(func(s outbox.Stats) float64 { return float64(s.Sent) }))
+	r.CounterFunc("sioagent_outbox_sent_bytes_total", "Payload bytes of the telemetry events sent, redeliveries included: rate() of it is the drain rate.", nil, dr(func(s outbox.Stats) float64 { return float64(s.SentBytes) }))
+	r.GaugeFunc("sioagent_outbox_window", "The most batches the drainer may have in flight now ([outbox] window, or the auto window's current size).", nil, dr(func(s outbox.Stats) float64 { return float64(s.Window) }))
+	r.GaugeFunc("sioagent_outbox_in_flight_bytes", "Payload bytes of the batches in flight.", nil, dr(func(s outbox.Stats) float64 { return float64(s.InFlightBytes) }))
 	r.CounterFunc("sioagent_outbox_redeliveries_total", "Telemetry events of batches sent before (after a lost ack or a reconnection).", nil, dr(func(s outbox.Stats) float64 { return float64(s.Resends) }))
 	r.CounterFunc("sioagent_outbox_acked_total", "Batches the server acknowledged, then deleted from the outbox.", nil, dr(func(s outbox.Stats) float64 { return float64(s.Acked) }))
 	r.CounterFunc("sioagent_outbox_duplicate_acks_total", "Acks saying the server had the batch already.", nil, dr(func(s outbox.Stats) float64 { return float64(s.Duplicates) }))
@@ -63,6 +67,27 @@ func (a *Agent) registerOutboxMetrics(r *metrics.Registry) {
 		losses := a.batch.losses.snapshot()
 		for _, reason := range LossReasons() {
 			emit(float64(losses[reason]), reason)
+		}
+	})
+}
+
+// registerRemoteConfigMetrics registers the families of the remote
+// configuration: whether a change is pending, and the changes applied,
+// confirmed and rolled back (by reason) since the process started.
+func (a *Agent) registerRemoteConfigMetrics(r *metrics.Registry, rc RemoteConfig) {
+	r.GaugeFunc("sioagent_remote_config_pending", "1 while a remote configuration change waits for its confirmation.", nil, func(emit metrics.Emit) {
+		emit(metrics.Bool(rc.Status().Pending))
+	})
+	r.CounterFunc("sioagent_remote_config_applies_total", "Remote configuration changes applied (config:apply answered ok).", nil, func(emit metrics.Emit) {
+		emit(float64(rc.Status().Applies))
+	})
+	r.CounterFunc("sioagent_remote_config_confirms_total", "Remote configuration changes confirmed (config:confirm).", nil, func(emit metrics.Emit) {
+		emit(float64(rc.Status().Confirms))
+	})
+	r.CounterFunc("sioagent_remote_config_rollbacks_total", "Remote configuration changes rolled back, by reason (deadline, restart, failed).", []string{"reason"}, func(emit metrics.Emit) {
+		rb := rc.Status().Rollbacks
+		for _, reason := range wire.RollbackReasons() {
+			emit(float64(rb[reason]), reason)
 		}
 	})
 }

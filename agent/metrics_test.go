@@ -146,6 +146,15 @@ func TestMetricsFollowTheAgent(t *testing.T) {
 	if h := f.Histogram("sioagent_sensor_read_duration_seconds", "sensor", "counter"); h == nil || h.GetSampleCount() == 0 {
 		t.Errorf("read histogram %v", h)
 	}
+	// Each ack is observed before it is counted as acked (and the
+	// histogram is written first): wait for the round trips themselves.
+	s.until("ack round trips", func(f metricstest.Families) bool {
+		h := f.Histogram("sioagent_outbox_ack_duration_seconds")
+		return h != nil && h.GetSampleCount() >= 3 && h.GetSampleSum() > 0
+	})
+	if f.Must(t, "sioagent_outbox_sent_bytes_total") <= 0 || f.Must(t, "sioagent_outbox_window") < 1 {
+		t.Error("sent bytes or window")
+	}
 	if f.Must(t, "sioagent_outbox_fsyncs_total") < 2*f.Must(t, "sioagent_outbox_commits_total") {
 		t.Error("fsyncs below two per commit")
 	}

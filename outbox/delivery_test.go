@@ -204,3 +204,36 @@ func checkNoLoss(t testing.TB, st *store.Store, obs *observer, deviceID string, 
 		t.Fatalf("%d queued + %d stored < %d produced", len(queue), s.Stored, len(want))
 	}
 }
+
+// OnAck sees the round trip of every positive ack, and SentBytes counts
+// the payload bytes sent.
+func TestOnAckAndSentBytes(t *testing.T) {
+	srv := nodeserver.Start(t, nodeserver.Options{})
+	st, _ := openStore(t)
+	acks := make(chan time.Duration, 10)
+	dev := newDevice(t, srv.URL(), st, outbox.Options{DeviceID: "onack", OnAck: func(d time.Duration) { acks <- d }})
+	dev.waitConnected(t)
+	dev.run(t)
+	var bytes uint64
+	for i := range 5 {
+		p := payload(i)
+		bytes += uint64(len(p))
+		if _, err := outbox.Enqueue(context.Background(), st, 1, outbox.ContentTypeSenMLCBOR, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the acks", func() bool { return dev.d.Stats().Acked == 5 })
+	for range 5 {
+		select {
+		case d := <-acks:
+			if d <= 0 || d >= outbox.DefaultAckTimeout {
+				t.Errorf("ack round trip %v", d)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("OnAck not called for every ack")
+		}
+	}
+	if got := dev.d.Stats().SentBytes; got != bytes {
+		t.Errorf("SentBytes %d, want %d", got, bytes)
+	}
+}

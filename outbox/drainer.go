@@ -71,6 +71,10 @@ type Options struct {
 	// metered links; records still leave in seq order, one after the
 	// other. Zero means no bound.
 	DrainRate int64
+	// OnAck, when set, is called with the round trip of every positive
+	// ack (from the send to the ack's arrival): for an ack-latency
+	// histogram. It runs on the drainer's goroutine and must be quick.
+	OnAck func(time.Duration)
 	// Logger receives dead letters and rejections (warn), timeouts and
 	// disconnections (info) and more (debug); nothing when nil.
 	Logger *slog.Logger
@@ -99,6 +103,9 @@ type Stats struct {
 	RTT, MinRTT time.Duration
 	// Sent counts telemetry events emitted, resends included.
 	Sent uint64
+	// SentBytes counts the payload bytes of the events sent, resends
+	// included.
+	SentBytes uint64
 	// Resends counts events of records this drainer had sent before.
 	Resends uint64
 	// Acked counts records the server acknowledged with ok that were then

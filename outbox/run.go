@@ -210,6 +210,9 @@ func (r *drain) settle(wait bool) {
 			r.rejected(f.seq, asAckError(err))
 			continue
 		}
+		if r.d.opts.OnAck != nil {
+			r.d.opts.OnAck(f.pa.At().Sub(f.sent))
+		}
 		r.removeFailed(f.seq)
 		delete(r.d.attempts, f.seq)
 		r.order.acked[f.seq] = true

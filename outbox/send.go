@@ -142,6 +142,7 @@ func (r *drain) fillOnce(n int) (int, bool) {
 		r.sends++
 		r.d.count(func(s *Stats) {
 			s.Sent++
+			s.SentBytes += uint64(len(b.Payload))
 			if resend {
 				s.Resends++
 			}
