@@ -30,6 +30,9 @@ func TestCompressionOnlyWhenBothWant(t *testing.T) {
 			if err := a.sock.Connect(ctx); err != nil {
 				t.Fatal(err)
 			}
+			// The status follows OnConnect, which runs on the client's
+			// dispatcher after Connect returns.
+			waitFor(t, "the status to say connected", func() bool { return a.Status().Conn.Connected })
 			want := c.server && c.agent
 			if got := a.Status().Conn.Compressed; got != want {
 				t.Errorf("status: compressed %v, want %v", got, want)
