@@ -162,6 +162,13 @@ func TestSensorsChangeConfirmedInTheSameSession(t *testing.T) {
 	if cfg, _ := m.Effective(); len(cfg.Sensors) != 1 || cfg.Sensors[0].Name != "b" {
 		t.Errorf("sensors %+v", cfg.Sensors)
 	}
+	// Not before the caller says its sensors run the change: a sensor
+	// that would not start must not be committed.
+	var ce *wire.CommandError
+	if _, err := s.Confirm(wire.ConfigConfirmArgs{Hash: r.Hash}); !errors.As(err, &ce) || ce.Code != wire.CodeHashMismatch {
+		t.Fatalf("confirmed before the sensors were reloaded: %v", err)
+	}
+	s.Running(r.Hash)
 	if _, err := s.Confirm(wire.ConfigConfirmArgs{Hash: r.Hash}); err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,16 @@ func (s *Session) Hash() string {
 	return s.running
 }
 
+// Running records that the session's agent now runs the configuration of
+// hash: the caller reloaded its sensors with the change config:apply made
+// without a new connection (Reconnects false). Only then is the change
+// confirmable through the session.
+func (s *Session) Running(hash string) {
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	s.running = hash
+}
+
 // RolledBack reports whether a change was rolled back since the session
 // began: the caller then restarts the agent, whose new connection reports
 // the rollback.
@@ -142,9 +152,10 @@ func (s *Session) Apply(args wire.ConfigApplyArgs) (wire.ConfigApplyResult, erro
 	}
 	m.overlay, m.eff, m.overlayErr = text, eff, ""
 	m.stats.Applies++
-	if !reconnect {
-		s.running = eff.hash // its sensors are reloaded under this session
-	}
+	// Not yet confirmable through this session, even without a new
+	// connection: its sensors run the change only once the caller has
+	// reloaded them (Running). A confirmation that came before would
+	// commit a change whose sensors may not start.
 	m.wg.Add(1)
 	go m.watch(p, within)
 	m.log.Info("remote configuration change applied, pending its confirmation", "hash", p.hash, "within", within, "reconnect", reconnect)

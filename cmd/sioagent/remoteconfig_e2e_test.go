@@ -228,8 +228,7 @@ func TestRemoteConfigApplyAndConfirm(t *testing.T) {
 	if applied["reconnect"] != false {
 		t.Errorf("a sensors change reconnects: %v", applied)
 	}
-	_, r = sendCommand(t, url, dev, wire.ConfigConfirm.Name(), map[string]any{"hash": applied["hash"]})
-	result(t, "config:confirm", r)
+	confirm(t, url, dev, applied["hash"].(string)) // once the sensors are reloaded
 	waitTelemetry(t, url, dev, testTimeout, func(telemetryStats) bool {
 		_, names, _ := telemetryRecords(t, url, dev)
 		return slicesContains(names, dev+":added/value")

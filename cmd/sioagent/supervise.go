@@ -79,6 +79,7 @@ func superviseAgent(ctx context.Context, mgr *remoteconfig.Manager, a *agent.Age
 				}
 				continue
 			}
+			sess.Running(hash) // confirmable now that its sensors run
 			running, runningHash = withSensors(running, next), hash
 		}
 	}
