@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -27,7 +28,10 @@ func (a *Agent) MetricsAddr() net.Addr {
 }
 
 // listenMetrics opens the [metrics] listen address, so that a port in use
-// fails New, naming the key, rather than the scrape.
+// fails New, naming the key, rather than the scrape. It is not a
+// ConfigError: a port taken for a moment (another program, a restart
+// racing the old process) may be free at the next start, so systemd
+// restarts the agent rather than giving up as on a bad setting.
 func (a *Agent) listenMetrics() error {
 	addr := a.cfg.Metrics.Listen
 	if addr == "" {
@@ -35,7 +39,7 @@ func (a *Agent) listenMetrics() error {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return &ConfigError{Key: "metrics.listen", Err: err}
+		return fmt.Errorf("agent: metrics.listen %q: %w", addr, err)
 	}
 	a.metricsLn = ln
 	return nil

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -246,4 +248,26 @@ func postCommand(t *testing.T, url, device, name, args string) {
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+}
+
+// A metrics port in use fails New, naming the key, but not as a
+// ConfigError (exit 78, which systemd never restarts): it may be free at
+// the next start.
+func TestMetricsPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cfg := testConfig(t, builtinsTOML)
+	cfg.Metrics.Listen = ln.Addr().String()
+	a, err := New(Options{Config: cfg, Hardware: newFakeHardware("GPIO27", "GPIO17"), Logger: slog.New(slog.DiscardHandler)})
+	if err == nil {
+		a.Close()
+		t.Fatal("New listened on a port in use")
+	}
+	var ce *ConfigError
+	if errors.As(err, &ce) || !strings.Contains(err.Error(), "metrics.listen") {
+		t.Fatalf("New = %v, want an error naming metrics.listen that is not a ConfigError", err)
+	}
 }

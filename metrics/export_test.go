@@ -16,4 +16,5 @@ func ReadRequest(br *bufio.Reader) (method, path string, err error) { return rea
 const (
 	MaxRequestBytes = maxRequestBytes
 	MaxConns        = maxConns
+	RequestTimeout  = requestTimeout
 )

@@ -27,25 +27,40 @@ const (
 	writeTimeout    = 10 * time.Second
 	maxRequestBytes = 8 << 10
 	maxConns        = 4
+	// acceptRetry is the pause after a failed Accept (too many open
+	// files, ...) before the next one.
+	acceptRetry = 100 * time.Millisecond
 )
 
 // FileMode is the mode of the textfile: readable by node_exporter, which
 // runs as another user.
 const FileMode = 0o644
 
-// Serve answers HTTP requests on ln until ctx ends, then closes ln, waits
-// for the responses being written and returns nil; it returns the error
-// that stopped it otherwise.
+// Serve answers HTTP requests on ln until ctx ends, then closes ln, cuts
+// the responses still being written and returns nil. An Accept error
+// (too many open files, ...) is retried after acceptRetry; Serve returns
+// the error only when ln itself is gone.
 //
 // It is a minimal HTTP/1.x server, not net/http's: one request per
 // connection (the response says Connection: close), GET and HEAD of Path
 // only, no request body. That is all a Prometheus scraper needs, and the
-// agent's binary is spared net/http's server (about 450 KB on arm64).
+// agent's binary is spared net/http's server (about 330 KB on arm64).
 func Serve(ctx context.Context, ln net.Listener, r *Registry) error {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns = map[net.Conn]struct{}{}
+	)
+	stop := context.AfterFunc(ctx, func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for c := range conns {
+			_ = c.SetDeadline(time.Now()) // a stalled scraper does not hold the stop
+		}
+	})
 	defer stop()
+	defer wg.Wait()
 	slots := make(chan struct{}, maxConns)
 	for {
 		c, err := ln.Accept()
@@ -53,12 +68,15 @@ func Serve(ctx context.Context, ln net.Listener, r *Registry) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return err
 			}
-			_ = ln.Close()
-			return err
+			select { // EMFILE and the like pass: try again
+			case <-time.After(acceptRetry):
+				continue
+			case <-ctx.Done():
+				return nil
+			}
 		}
 		select {
 		case slots <- struct{}{}:
@@ -66,11 +84,20 @@ func Serve(ctx context.Context, ln net.Listener, r *Registry) error {
 			_ = c.Close()
 			continue
 		}
+		mu.Lock()
+		conns[c] = struct{}{}
+		if ctx.Err() != nil {
+			_ = c.SetDeadline(time.Now())
+		}
+		mu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
 			serveConn(c, r, requestTimeout)
+			mu.Lock()
+			delete(conns, c)
+			mu.Unlock()
 		}()
 	}
 }

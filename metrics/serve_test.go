@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -101,4 +102,35 @@ func FuzzReadRequest(f *testing.F) {
 			t.Fatal("EOF")
 		}
 	})
+}
+
+// A scraper that connects and sends nothing does not hold Serve's stop:
+// the connection is cut when the context ends, not at the request
+// timeout.
+func TestServeStopCutsIdleConnections(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- metrics.Serve(ctx, ln, metrics.NewRegistry()) }()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET /metrics HTTP/1.1\r\n"); err != nil { // and no more
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // accepted and reading
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(metrics.RequestTimeout - time.Second):
+		t.Fatal("Serve waited for the idle connection's request timeout")
+	}
 }

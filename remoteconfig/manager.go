@@ -254,11 +254,22 @@ func (m *Manager) mergeDoc(overlay *config.Document) (effective, error) {
 	if err != nil {
 		return effective{}, err
 	}
+	if secureURL(m.baseCfg.Server.URL) && !secureURL(cfg.Server.URL) {
+		// The token, the headers and every reading would go in the clear.
+		return effective{}, &config.Error{File: overlay.File(), Key: "server.url", Err: config.ErrNotAllowed,
+			Reason: "the local file's server is reached over TLS (https or wss); a remote change may not move the agent to a server without it"}
+	}
 	hash, err := doc.Hash()
 	if err != nil {
 		return effective{}, err
 	}
 	return effective{doc: doc, cfg: cfg, hash: hash}, nil
+}
+
+// secureURL reports whether a server URL uses TLS (https or wss).
+func secureURL(u string) bool {
+	scheme, _, _ := strings.Cut(u, "://")
+	return strings.EqualFold(scheme, "https") || strings.EqualFold(scheme, "wss")
 }
 
 // stateLocked is the state file's content now.

@@ -456,3 +456,27 @@ func TestChangesAddUpUnlessReplace(t *testing.T) {
 		t.Errorf("an empty replacing change: hash %s, want the local file's %s", r.Hash, base)
 	}
 }
+
+// With allow_server, a change may move the agent to another server, but
+// not from TLS to a server without it: the token and the readings would
+// go in the clear.
+func TestServerChangeKeepsTLS(t *testing.T) {
+	file := setup(t, "enabled = true\nallow_server = true")
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(strings.Replace(string(b), `url = "http://127.0.0.1:1"`, `url = "https://iot.example.com"`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := open(t, file)
+	_, s := m.Session()
+	var ce *wire.CommandError
+	for _, u := range []string{"http://iot.example.com", "ws://other.example.com"} {
+		_, err := s.Apply(wire.ConfigApplyArgs{TOML: ptr("[server]\nurl = \"" + u + "\"\n"), ConfirmWithin: "1m"})
+		if !errors.As(err, &ce) || ce.Code != wire.CodeNotAllowed || !strings.Contains(ce.Message, "server.url") {
+			t.Errorf("a move to %s: %v, want not_allowed naming server.url", u, err)
+		}
+	}
+	apply(t, s, "[server]\nurl = \"wss://other.example.com\"\n", "1m")
+}
