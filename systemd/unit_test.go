@@ -418,6 +418,9 @@ var required = []struct{ section, key, value string }{
 	{"Service", "ProtectSystem", "strict"},
 	{"Service", "RestrictAddressFamilies", "AF_INET AF_INET6 AF_UNIX"},
 	{"Service", "SystemCallErrorNumber", "EPERM"},
+	{"Service", "PrivateUsers", "yes"},
+	{"Service", "UMask", "0077"},
+	{"Service", "ReadWritePaths", "-/var/lib/node_exporter/textfile_collector -/var/lib/prometheus/node-exporter"},
 	{"Install", "WantedBy", "multi-user.target"},
 }
 
@@ -548,7 +551,10 @@ func TestUnitChecksCatchMistakes(t *testing.T) {
 		{"PrivateDevices", service, service + "PrivateDevices=yes\n", "PrivateDevices"},
 		{"ProcSubset", service, service + "ProcSubset=pid\n", "ProcSubset"},
 		{"deny @privileged after allow", "SystemCallErrorNumber=", "SystemCallFilter=~@privileged\nSystemCallErrorNumber=", "adjtimex"},
-		{"no adjtimex", "@system-service adjtimex", "@system-service", "adjtimex"},
+		{"no adjtimex", "SystemCallFilter=adjtimex\n", "", "adjtimex"},
+		{"no PrivateUsers", "PrivateUsers=yes\n", "", "PrivateUsers"},
+		{"UMask group-readable", "UMask=0077", "UMask=0027", "UMask"},
+		{"adjtimex before the deny", "SystemCallFilter=~@privileged @resources\nSystemCallFilter=adjtimex\n", "SystemCallFilter=adjtimex\nSystemCallFilter=~@privileged @resources\n", "adjtimex"},
 		{"extra device", "DevicePolicy=closed\n", "DevicePolicy=closed\nDeviceAllow=/dev/mem rw\n", "DeviceAllow"},
 		{"i2c missing", "DeviceAllow=char-i2c rw\n", "", "DeviceAllow"},
 		{"short stop timeout", "TimeoutStopSec=20s", "TimeoutStopSec=5s", "TimeoutStopSec"},
