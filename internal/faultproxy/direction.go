@@ -134,6 +134,13 @@ func (d *direction) run() {
 		}
 		n, err := d.src.Read(d.buf[:size])
 		if n > 0 {
+			// A poke can lose its race with data arriving: the Read then
+			// returns the data although the settings changed while it
+			// waited (data sent after SetLatency returned would go out
+			// without the latency). Such data takes the new settings.
+			if cur := d.c.p.settings(); cur.gen != s.gen {
+				s = cur
+			}
 			now := time.Now()
 			if s.bandwidth > 0 {
 				if d.nextRead.Before(now) {
@@ -141,7 +148,7 @@ func (d *direction) run() {
 				}
 				d.nextRead = d.nextRead.Add(time.Duration(n) * time.Second / time.Duration(s.bandwidth))
 			}
-			if s.latency == 0 && len(d.queue) == 0 {
+			if s.latency == 0 && len(d.queue) == 0 && !s.frozen {
 				m, werr := d.dst.Write(d.buf[:n])
 				d.count.Add(int64(m))
 				if werr != nil {

@@ -435,8 +435,13 @@ func TestForwardedCountsBytes(t *testing.T) {
 	p.SetLatency(10 * time.Millisecond)
 	roundTrip(t, b, []byte("hello"))
 	const want = 300<<10 + 5
-	// The echo is counted up when the server has it, and down when the
-	// client does: both are in once the reads returned.
+	// A byte is counted once the write that delivered it returned, which
+	// can be just after the peer read it: wait for the counts, then check
+	// they stop there.
+	waitFor(t, "Forwarded() to reach the bytes sent", func() bool {
+		up, down := p.Forwarded()
+		return up >= want && down >= want
+	})
 	if up, down := p.Forwarded(); up != want || down != want {
 		t.Fatalf("Forwarded() = %d, %d; want %d each way", up, down, want)
 	}
