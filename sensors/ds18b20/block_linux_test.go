@@ -13,6 +13,9 @@ import (
 	"github.com/sioagent/sioagent/sensors/ds18b20"
 )
 
+// fifoRetry is how often the test's writer tries the FIFO again.
+const fifoRetry = 50 * time.Millisecond
+
 // A FIFO stands in for a w1_slave whose read blocks while the kernel
 // converts: opening it blocks until the test opens the writing end.
 func TestReadReturnsWhenContextEnds(t *testing.T) {
@@ -36,21 +39,39 @@ func TestReadReturnsWhenContextEnds(t *testing.T) {
 	}
 
 	// The kernel finishes: the next Read gets the in-flight result instead
-	// of starting a second read.
+	// of starting a second read. The writer opens without blocking and
+	// writes until that Read returns: under qemu-user a signal can make
+	// the reader's blocked open start again after a writer has come and
+	// gone (CI saw the open hang for 10 minutes), and a later writer
+	// meets it.
+	readDone := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-		if err != nil {
-			done <- err
-			return
+		for {
+			w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+			if err == nil {
+				_, err = w.WriteString(fileNegative)
+				if cerr := w.Close(); err == nil {
+					err = cerr
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			} else if !errors.Is(err, syscall.ENXIO) { // ENXIO: no reader yet
+				done <- err
+				return
+			}
+			select {
+			case <-readDone:
+				done <- nil
+				return
+			case <-time.After(fifoRetry):
+			}
 		}
-		_, err = w.WriteString(fileNegative)
-		if cerr := w.Close(); err == nil {
-			err = cerr
-		}
-		done <- err
 	}()
 	v, err := d.Read(context.Background())
+	close(readDone)
 	if err != nil || len(v) != 1 || v[0].Value != -10.125 {
 		t.Fatalf("got %+v, %v", v, err)
 	}
