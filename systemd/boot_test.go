@@ -290,11 +290,14 @@ func (b *bootRun) configure() {
 
 // configureWithoutCredentials is configure for qemu user emulation, where
 // systemd cannot set up credentials (status=243/CREDENTIALS, "Failed to set
-// up credentials: Invalid argument"): a drop-in empties LoadCredential= and
-// the agent reads the token file itself, readable by group sioagent.
+// up credentials: Invalid argument") nor a user namespace (status=217/USER,
+// "Failed to set up user namespacing: Invalid argument"): a drop-in empties
+// LoadCredential= and sets PrivateUsers=no, and the agent reads the token
+// file itself, readable by group sioagent. A real arm64 kernel does both
+// (the amd64 boot test runs the unit with them).
 func (b *bootRun) configureWithoutCredentials() {
 	b.t.Helper()
-	b.c.writeFile(emulationDropInPath, "[Service]\nLoadCredential=\n", 0o644)
+	b.c.writeFile(emulationDropInPath, "[Service]\nLoadCredential=\nPrivateUsers=no\n", 0o644)
 	b.c.must("systemctl", "daemon-reload")
 	cfg := strings.Replace(agentConfig(b.device, b.proxy.URL()), "[server]\n", "[server]\ntoken_file = \""+tokenPath+"\"\n", 1)
 	b.c.writeFile(configPath, cfg, 0o644)

@@ -59,7 +59,7 @@ func TestBootDebianAMD64(t *testing.T) {
 // TestBootDebianARM64 boots an arm64 Debian 12 under qemu user emulation
 // (binfmt_misc): the closest thing to 64-bit Raspberry Pi OS on this
 // machine. It installs the arm64 package, starts the unit (as shipped but
-// for LoadCredential=, which systemd cannot set up under qemu user
+// for LoadCredential= and PrivateUsers=, which systemd cannot set up under qemu user
 // emulation) and checks readiness, the groups and delivery.
 func TestBootDebianARM64(t *testing.T) {
 	requireBoot(t)
