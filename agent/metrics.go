@@ -5,6 +5,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sioagent/sioagent/metrics"
@@ -38,11 +39,9 @@ func (c *counts) add(n uint64, a, b string) {
 func (c *counts) emit(emit metrics.Emit, two bool) {
 	c.mu.Lock()
 	keys := make([][2]string, 0, len(c.m))
-	for k := range c.m {
-		keys = append(keys, k)
-	}
 	vals := make(map[[2]string]uint64, len(c.m))
 	for k, v := range c.m {
+		keys = append(keys, k)
 		vals[k] = v
 	}
 	c.mu.Unlock()
@@ -74,7 +73,7 @@ type agentMetrics struct {
 	command *metrics.HistogramVec
 
 	disconnects counts // reason
-	reconnects  counts // one key
+	reconnects  atomic.Uint64
 	readings    counts // sensor
 	reads       counts // sensor
 	readErrors  counts // sensor, kind
@@ -151,7 +150,7 @@ func (m *agentMetrics) onAnswer(name string, known bool, a answer, took time.Dur
 // onStatus counts reconnection attempts.
 func (m *agentMetrics) onStatus(s socketio.Status) {
 	if s.Kind == socketio.StatusReconnecting || s.Kind == socketio.StatusRejoining {
-		m.reconnects.add(1, "", "")
+		m.reconnects.Add(1)
 	}
 }
 
@@ -201,9 +200,7 @@ func (a *Agent) registerMetrics() {
 	})
 	r.CounterFunc("sioagent_disconnects_total", "Disconnections, by the Socket.IO reason.", []string{"reason"}, func(emit metrics.Emit) { m.disconnects.emit(emit, false) })
 	r.CounterFunc("sioagent_reconnect_attempts_total", "Reconnection attempts scheduled (after a lost link, or after the server disconnected or refused the agent).", nil, func(emit metrics.Emit) {
-		m.reconnects.mu.Lock()
-		defer m.reconnects.mu.Unlock()
-		emit(float64(m.reconnects.m[[2]string{}]))
+		emit(float64(m.reconnects.Load()))
 	})
 
 	a.registerOutboxMetrics(r)
